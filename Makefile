@@ -1,0 +1,50 @@
+# Two commands set everything up on a fresh machine:  make demo  and  make test.
+# torch is installed only when it is not importable in the venv, pinned to TORCH_VERSION
+# (2.13.0 is the CPU wheel kept locally on our machines; an unpinned `torch` pulls a multi-GB CUDA build).
+# Override with e.g.  make test TORCH_VERSION=2.6.0  or pre-install your own torch into .venv.
+
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_VERSION ?= 2.13.0
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.geomrep-installed
+PYTEST_ARGS ?=
+
+# Real datasets: ../shared/data when present (CI has it at the same relative path).
+ifeq ($(origin GEOMREP_DATA), undefined)
+  ifneq ($(wildcard ../shared/data),)
+    export GEOMREP_DATA := $(abspath ../shared/data)
+  endif
+endif
+
+.PHONY: demo test bench lint check install clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(PY)
+	@$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install "torch==$(TORCH_VERSION)"
+	$(PY) -m pip install -q -e ".[tutorials,dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m geomrep demo
+
+test: $(STAMP)
+	$(PY) -m pytest tests tutorials --nbmake -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+check: $(STAMP)
+	$(PY) -m geomrep check
+
+bench: $(STAMP)
+	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+lint: $(STAMP)
+	$(PY) -m ruff check geomrep tests benchmarks tutorials
+	$(PY) -m ruff format --check geomrep tests benchmarks || true
+
+clean:
+	rm -rf $(VENV) geomrep-demo .pytest_cache build *.egg-info

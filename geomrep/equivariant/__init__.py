@@ -1,0 +1,3 @@
+"""geomrep.equivariant (filled by later issues)."""
+
+__all__ = []

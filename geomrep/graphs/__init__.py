@@ -1,0 +1,3 @@
+"""geomrep.graphs (filled by later issues)."""
+
+__all__ = []

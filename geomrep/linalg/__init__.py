@@ -1,0 +1,3 @@
+"""geomrep.linalg (filled by later issues)."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""geomrep.manifolds (filled by later issues)."""
+
+__all__ = []
