@@ -1,0 +1,351 @@
+r"""Eigen-functions of symmetric matrices with a tie-safe (Daleckii–Krein) backward.
+
+For symmetric ``A = U diag(λ) Uᵀ`` and a scalar function ``f``, ``f(A) = U diag(f(λ)) Uᵀ``. Its
+derivative (Daleckii–Krein) is, for an upstream gradient ``G``,
+
+.. math::
+
+    \frac{\partial L}{\partial A} = U \bigl(K \circ U^\top \operatorname{sym}(G)\, U\bigr) U^\top,
+    \qquad K_{ij} = \frac{f(\lambda_i) - f(\lambda_j)}{\lambda_i - \lambda_j},\ K_{ii} = f'(\lambda_i).
+
+``torch.linalg.eigh``'s own autograd divides by ``λ_i − λ_j`` and returns NaN/inf at repeated
+eigenvalues (``A = 2I``, ``A = diag(1, 1, 2, 3)``). Here ``K`` never divides by a vanishing gap: the
+built-in functions use closed forms of the divided difference (``1/(√λ_i + √λ_j)`` for ``√``, an
+``atanh`` form for ``log``, ``sinh`` forms for ``exp`` and powers) that are exact at ties, and the
+generic :func:`spectral_map` replaces ``K_ij`` by ``f'((λ_i+λ_j)/2)`` when
+``|λ_i − λ_j| ≤ √eps · max|λ|`` (``eps`` of the dtype).
+
+Gradients are with respect to a *symmetric* argument: the returned gradient is symmetric, which is
+the gradient of ``A ↦ f(sym(A))`` for an unconstrained ``A``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+from torch.autograd.function import once_differentiable
+
+from ._checks import check_positive_eigenvalues, check_square_float, check_symmetric
+
+__all__ = [
+    "sym",
+    "spectral_map",
+    "sqrtm_eig",
+    "invsqrtm_eig",
+    "sqrtm_invsqrtm_eig",
+    "logm",
+    "expm",
+    "powm",
+]
+
+_HALF = (torch.float16, torch.bfloat16)
+
+
+def sym(A: torch.Tensor) -> torch.Tensor:
+    """Symmetric part ``(A + Aᵀ)/2`` of a batch of square matrices ``(..., n, n)``.
+
+    Example:
+        >>> sym(torch.tensor([[1.0, 2.0], [0.0, 1.0]]))
+        tensor([[1., 1.],
+                [1., 1.]])
+    """
+    return 0.5 * (A + A.mT)
+
+
+# ---------------------------------------------------------------------------------------------
+# scalar functions: value f(λ) and divided-difference matrix K(λ) (..., n, n)
+# ---------------------------------------------------------------------------------------------
+
+
+def _small(dtype: torch.dtype) -> float:
+    """Threshold below which a series replaces a ratio of small quantities (error ≲ x⁴ ≪ eps)."""
+    return float(torch.finfo(dtype).eps) ** 0.25
+
+
+def _sinhc(x: torch.Tensor) -> torch.Tensor:
+    """``sinh(x)/x`` without 0/0."""
+    small = x.abs() < _small(x.dtype)
+    safe = torch.where(small, torch.ones_like(x), x)
+    return torch.where(small, 1.0 + x * x / 6.0, torch.sinh(safe) / safe)
+
+
+def _atanhc(r: torch.Tensor) -> torch.Tensor:
+    """``atanh(r)/r`` without 0/0 (|r| < 1)."""
+    small = r.abs() < _small(r.dtype)
+    safe = torch.where(small, torch.full_like(r, 0.5), r)
+    return torch.where(small, 1.0 + r * r / 3.0, torch.atanh(safe) / safe)
+
+
+def _pairs(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return x[..., :, None], x[..., None, :]
+
+
+def _sqrt_value(L):
+    return L.clamp_min(0).sqrt()
+
+
+def _sqrt_dd(L, F):
+    si, sj = _pairs(F)
+    return 1.0 / (si + sj)
+
+
+def _invsqrt_value(L):
+    return L.rsqrt()
+
+
+def _invsqrt_dd(L, F):
+    ri, rj = _pairs(F)
+    return -(ri * rj) / (1.0 / ri + 1.0 / rj)
+
+
+def _log_value(L):
+    return L.log()
+
+
+def _log_dd(L, F):
+    a, b = _pairs(L)
+    s = a + b
+    # log a − log b = 2 atanh((a − b)/(a + b)); a − b is exact when a ≈ b (Sterbenz).
+    return (2.0 / s) * _atanhc((a - b) / s)
+
+
+def _exp_value(L):
+    return L.exp()
+
+
+def _exp_dd(L, F):
+    a, b = _pairs(L)
+    return torch.exp(0.5 * (a + b)) * _sinhc(0.5 * (a - b))
+
+
+def _pow_value(L, p):
+    return L.clamp_min(0).pow(p)
+
+
+def _pow_dd(L, F, p):
+    # (a^p − b^p)/(a − b) = e^{(p−1)m} sinh(p x)/sinh(x), m = (log a + log b)/2, x = (log a − log b)/2
+    a, b = _pairs(L)
+    la, lb = _pairs(L.log())
+    x = torch.atanh((a - b) / (a + b))
+    return torch.exp((p - 1.0) * 0.5 * (la + lb)) * p * _sinhc(p * x) / _sinhc(x)
+
+
+def _tie_tolerance(L: torch.Tensor) -> torch.Tensor:
+    scale = L.abs().amax(dim=-1, keepdim=True).clamp_min(torch.finfo(L.dtype).tiny)
+    return (math.sqrt(torch.finfo(L.dtype).eps) * scale)[..., None]
+
+
+def _generic_dd(L, F, df):
+    a, b = _pairs(L)
+    fa, fb = _pairs(F)
+    diff = a - b
+    tie = diff.abs() <= _tie_tolerance(L)
+    safe = torch.where(tie, torch.ones_like(diff), diff)
+    return torch.where(tie, df(0.5 * (a + b)).to(L.dtype), (fa - fb) / safe)
+
+
+# A "spec" is (value, divided_difference): value(L) -> F, dd(L, F) -> K. Specs are plain functions
+# (or functools-free closures) so that torch.compile treats them as constants.
+
+
+class _EighMap(torch.autograd.Function):
+    """``(f_1(A), …, f_k(A), U, λ)`` from one ``eigh``; backward sums the Daleckii–Krein terms."""
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(A, specs):
+        L, U = torch.linalg.eigh(A)
+        outs = []
+        for value, _ in specs:
+            F = value(L)
+            outs.append((U * F[..., None, :]) @ U.mT)
+        return (*outs, U, L)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        _, specs = inputs
+        U, L = output[-2], output[-1]
+        ctx.specs = specs
+        ctx.mark_non_differentiable(U, L)
+        ctx.save_for_backward(U, L)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, *grads):
+        U, L = ctx.saved_tensors
+        M = None
+        for (value, dd), G in zip(ctx.specs, grads[: len(ctx.specs)]):
+            if G is None:
+                continue
+            K = dd(L, value(L))
+            term = K * (U.mT @ (0.5 * (G + G.mT)) @ U)
+            M = term if M is None else M + term
+        if M is None:
+            return None, None
+        return U @ M @ U.mT, None
+
+
+def _prepare(A: torch.Tensor, name: str) -> tuple[torch.Tensor, torch.dtype]:
+    check_square_float(A, name)
+    check_symmetric(A, name)
+    dtype = A.dtype
+    if dtype in _HALF:
+        A = A.float()
+    return sym(A), dtype
+
+
+def _eigh_map(A: torch.Tensor, specs: tuple, name: str, *, pd: bool | None) -> tuple[torch.Tensor, ...]:
+    """Apply ``specs`` through one eigendecomposition; ``pd`` True/False/None = PD/PSD/any."""
+    A, dtype = _prepare(A, name)
+    *outs, U, L = _EighMap.apply(A, specs)
+    if pd is not None:
+        check_positive_eigenvalues(L, name, allow_singular=not pd)
+    return tuple(o.to(dtype) for o in outs)
+
+
+def spectral_map(
+    A: torch.Tensor,
+    f: Callable[[torch.Tensor], torch.Tensor],
+    df: Callable[[torch.Tensor], torch.Tensor],
+) -> torch.Tensor:
+    r"""``f(A) = U f(Λ) Uᵀ`` for symmetric ``A`` with the Daleckii–Krein backward.
+
+    Args:
+        A: symmetric matrices ``(..., n, n)``, float32/float64 (float16/bfloat16 are computed in
+            float32 and cast back). Only the symmetric part is used (``eigh`` of ``sym(A)``).
+        f: elementwise scalar function applied to the eigenvalues (a torch function of a tensor).
+        df: its derivative, elementwise; used on the diagonal of ``K`` and for near-ties
+            ``|λ_i − λ_j| ≤ √eps · max|λ|``, where ``K_ij = f'((λ_i+λ_j)/2)``.
+
+    Returns:
+        ``f(A)`` of shape ``(..., n, n)``, dtype of ``A``. Its gradient is symmetric and finite at
+        repeated eigenvalues (unlike ``torch.linalg.eigh``'s autograd). Away from ties ``K_ij`` is
+        the plain divided difference, whose relative rounding error is at most about
+        ``eps·max|f|/(√eps·max|λ|·min|f'|)``; the built-in :func:`logm`, :func:`expm`,
+        :func:`powm`, :func:`sqrtm_eig` use exact closed forms instead.
+
+    Raises:
+        ValueError: ``A`` is not a floating batch of square matrices or is clearly non-symmetric.
+
+    Example:
+        >>> A = torch.diag(torch.tensor([1.0, 1.0, 2.0, 3.0], dtype=torch.float64)).requires_grad_()
+        >>> spectral_map(A, torch.sin, torch.cos).trace().backward()
+        >>> torch.allclose(A.grad, torch.diag(torch.cos(torch.diagonal(A.detach()))))
+        True
+    """
+    if not callable(f) or not callable(df):
+        raise ValueError("f and df must be callables mapping a tensor of eigenvalues elementwise")
+
+    def dd(L, F):
+        return _generic_dd(L, F, df)
+
+    return _eigh_map(A, ((f, dd),), "A", pd=None)[0]
+
+
+def sqrtm_eig(A: torch.Tensor) -> torch.Tensor:
+    """Principal square root ``A^½`` of symmetric PSD ``A (..., n, n)`` through ``eigh``.
+
+    Eigenvalues in ``[−n·eps·max|λ|, 0)`` (rounding of a singular PSD matrix) are clamped to 0; more
+    negative ones raise ``ValueError``. Backward ``K_ij = 1/(√λ_i + √λ_j)`` is exact at ties; it is
+    infinite where two eigenvalues are 0 (the square root is not differentiable at singular ``A``).
+    Accuracy: see :func:`geomrep.linalg.sqrtm`.
+
+    Example:
+        >>> sqrtm_eig(torch.eye(2, dtype=torch.float64) * 4)
+        tensor([[2., 0.],
+                [0., 2.]], dtype=torch.float64)
+    """
+    return _eigh_map(A, ((_sqrt_value, _sqrt_dd),), "A", pd=False)[0]
+
+
+def invsqrtm_eig(A: torch.Tensor) -> torch.Tensor:
+    """Inverse square root ``A^{-½}`` of symmetric positive definite ``A (..., n, n)`` through ``eigh``.
+
+    Raises ``ValueError`` if an eigenvalue is ≤ 0. Near-singular input gives a large but finite result
+    with relative error about ``eps·κ(A)``. Backward ``K_ij = −λ_i^{-½}λ_j^{-½}/(√λ_i + √λ_j)``.
+
+    Example:
+        >>> invsqrtm_eig(torch.eye(2, dtype=torch.float64) * 4)
+        tensor([[0.5000, 0.0000],
+                [0.0000, 0.5000]], dtype=torch.float64)
+    """
+    return _eigh_map(A, ((_invsqrt_value, _invsqrt_dd),), "A", pd=True)[0]
+
+
+def sqrtm_invsqrtm_eig(A: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(A^½, A^{-½})`` from one ``eigh`` of symmetric positive definite ``A (..., n, n)``.
+
+    Example:
+        >>> S, R = sqrtm_invsqrtm_eig(torch.eye(2, dtype=torch.float64) * 4)
+        >>> torch.allclose(S @ R, torch.eye(2, dtype=torch.float64))
+        True
+    """
+    return _eigh_map(A, ((_sqrt_value, _sqrt_dd), (_invsqrt_value, _invsqrt_dd)), "A", pd=True)
+
+
+def logm(A: torch.Tensor) -> torch.Tensor:
+    """Principal logarithm ``log A = U log(Λ) Uᵀ`` of symmetric positive definite ``A (..., n, n)``.
+
+    Raises ``ValueError`` if an eigenvalue is ≤ 0. Backward
+    ``K_ij = 2 atanh((λ_i−λ_j)/(λ_i+λ_j)) / (λ_i−λ_j)`` (exact, ``1/λ_i`` at ties).
+
+    Example:
+        >>> logm(torch.eye(2, dtype=torch.float64) * math.e)
+        tensor([[1., 0.],
+                [0., 1.]], dtype=torch.float64)
+    """
+    return _eigh_map(A, ((_log_value, _log_dd),), "A", pd=True)[0]
+
+
+def expm(A: torch.Tensor) -> torch.Tensor:
+    """Matrix exponential ``exp A = U exp(Λ) Uᵀ`` of symmetric ``A (..., n, n)`` (the result is SPD).
+
+    Backward ``K_ij = e^{(λ_i+λ_j)/2} sinh((λ_i−λ_j)/2)/((λ_i−λ_j)/2)`` (exact at ties).
+
+    Example:
+        >>> expm(torch.zeros(2, 2, dtype=torch.float64))
+        tensor([[1., 0.],
+                [0., 1.]], dtype=torch.float64)
+    """
+    return _eigh_map(A, ((_exp_value, _exp_dd),), "A", pd=None)[0]
+
+
+def powm(A: torch.Tensor, p: float) -> torch.Tensor:
+    """Matrix power ``A^p = U Λ^p Uᵀ`` of symmetric positive definite ``A (..., n, n)``, real ``p``.
+
+    For ``p > 0`` singular PSD input is accepted (eigenvalues clamped at 0, as for :func:`sqrtm_eig`;
+    the gradient is then undefined); for ``p ≤ 0`` every eigenvalue must be > 0. Backward
+    ``K_ij = e^{(p−1)m} sinh(p x)/sinh(x)``, ``m, x`` the mean and half-difference of ``log λ_i, log λ_j``
+    (exact, ``p λ_i^{p−1}`` at ties).
+
+    Example:
+        >>> powm(torch.eye(2, dtype=torch.float64) * 8, 1 / 3)
+        tensor([[2., 0.],
+                [0., 2.]], dtype=torch.float64)
+    """
+    if isinstance(p, torch.Tensor) or not isinstance(p, (int, float)):
+        raise ValueError(f"p must be a Python float, got {type(p).__name__}")
+    p = float(p)
+    spec = (_PowValue(p), _PowDD(p))
+    return _eigh_map(A, (spec,), "A", pd=not p > 0)[0]
+
+
+class _PowValue:
+    """``λ ↦ λ^p`` (a small callable object so that specs stay hashable constants)."""
+
+    def __init__(self, p: float) -> None:
+        self.p = p
+
+    def __call__(self, L):
+        return _pow_value(L, self.p)
+
+
+class _PowDD:
+    def __init__(self, p: float) -> None:
+        self.p = p
+
+    def __call__(self, L, F):
+        return _pow_dd(L, F, self.p)
