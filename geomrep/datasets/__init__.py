@@ -5,5 +5,19 @@ Makefile to ``../shared/data`` when it exists). See :func:`data_root`.
 """
 
 from ._root import data_root
+from .eeg import (
+    EEGSplit,
+    load_mamem_ssvep2,
+    load_ssvep_exo_covariances,
+    load_ssvep_exo_epochs,
+    mamem_ssvep2_split,
+)
 
-__all__ = ["data_root"]
+__all__ = [
+    "data_root",
+    "EEGSplit",
+    "load_mamem_ssvep2",
+    "mamem_ssvep2_split",
+    "load_ssvep_exo_covariances",
+    "load_ssvep_exo_epochs",
+]
