@@ -115,14 +115,19 @@ def main(argv: list[str] | None = None) -> int:
     """CLI entry point; returns the process exit code."""
     args = _parser().parse_args(argv)
     if args.command == "list":
-        for kind, table in (("demo", REGISTRY.demos), ("bench", REGISTRY.benchmarks), ("check", REGISTRY.checks)):
+        for kind, table in (
+            ("demo", REGISTRY.demos),
+            ("bench", REGISTRY.benchmarks),
+            ("check", REGISTRY.checks),
+        ):
             for name, entry in table.items():
                 print(f"{kind:6s} {name:32s} {entry.description}")
         return 0
     if args.command == "check":
         rows, ok = run_checks(args.names, seed=args.seed)
         print(format_table(rows))
-        print(f"\n{sum(r['status'] == 'PASS' for r in rows)} passed, {sum(r['status'] != 'PASS' for r in rows)} failed")
+        n_pass = sum(r["status"] == "PASS" for r in rows)
+        print(f"\ncheck: {n_pass} passed, {len(rows) - n_pass} failed")
         return 0 if ok else 1
     if args.command == "demo":
         outdir = Path(args.out)

@@ -1,0 +1,114 @@
+"""``run_distributed``: run a function in several CPU processes joined by a gloo process group."""
+
+from __future__ import annotations
+
+import io
+import os
+import queue as queue_mod
+import socket
+import time
+import traceback
+from collections.abc import Callable
+from datetime import timedelta
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+__all__ = ["run_distributed"]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _worker(rank: int, world_size: int, port: int, fn: Callable, args: tuple, queue, timeout: float) -> None:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    torch.set_num_threads(1)
+    try:
+        dist.init_process_group(
+            "gloo",
+            init_method=f"tcp://127.0.0.1:{port}",
+            rank=rank,
+            world_size=world_size,
+            timeout=timedelta(seconds=timeout),
+        )
+        try:
+            result = fn(rank, world_size, *args)
+        finally:
+            dist.destroy_process_group()
+        buf = io.BytesIO()
+        torch.save(result, buf)  # plain bytes: no shared-memory handles outliving this process
+        queue.put((rank, True, buf.getvalue()))
+    except BaseException:  # report everything to the parent
+        queue.put((rank, False, traceback.format_exc()))
+
+
+def run_distributed(fn: Callable, world_size: int = 2, args: tuple = (), timeout: float = 180.0) -> list:
+    """Run ``fn(rank, world_size, *args)`` in ``world_size`` processes with a gloo group on CPU.
+
+    Use it to test layers under ``torch.nn.parallel.DistributedDataParallel`` or layers that
+    synchronise statistics with ``torch.distributed`` collectives. Processes are *spawned*, so
+    ``fn`` (and ``args``) must be picklable: a module-level function.
+
+    Args:
+        fn: ``fn(rank, world_size, *args) -> result``; the process group is initialised before the
+            call and destroyed after it.
+        world_size: number of processes.
+        args: extra arguments passed to every rank.
+        timeout: seconds to wait for all ranks (also the process-group timeout).
+
+    Returns:
+        List of the ranks' return values, indexed by rank (tensors are fine; detach them).
+
+    Raises:
+        RuntimeError: if a rank raised (its traceback is included) or timed out.
+
+    Example:
+        >>> def _sum(rank, world):  # must live at module level in real use
+        ...     t = torch.tensor([rank + 1.0]); dist.all_reduce(t); return t
+        >>> # run_distributed(_sum, 2) -> [tensor([3.]), tensor([3.])]
+    """
+    if not isinstance(world_size, int) or world_size < 1:
+        raise ValueError(f"world_size must be a positive int, got {world_size!r}")
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    port = _free_port()
+    procs = [
+        ctx.Process(target=_worker, args=(r, world_size, port, fn, tuple(args), queue, timeout), daemon=True)
+        for r in range(world_size)
+    ]
+    for p in procs:
+        p.start()
+    results: dict[int, object] = {}
+    errors: list[str] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(results) + len(errors) < world_size:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                rank, ok, payload = queue.get(timeout=min(remaining, 1.0))
+            except queue_mod.Empty:
+                if errors or not any(p.is_alive() for p in procs):
+                    if queue.empty():
+                        break
+                continue
+            if ok:
+                results[rank] = torch.load(io.BytesIO(payload), weights_only=False)
+            else:
+                errors.append(f"rank {rank} failed:\n{payload}")
+    finally:
+        for p in procs:
+            p.join(5)
+            if p.is_alive():
+                p.kill()
+    if errors:
+        raise RuntimeError("\n".join(errors))
+    if len(results) != world_size:
+        missing = sorted(set(range(world_size)) - set(results))
+        raise RuntimeError(f"run_distributed: ranks {missing} did not finish within {timeout:.0f}s")
+    return [results[r] for r in range(world_size)]
