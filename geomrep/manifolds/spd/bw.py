@@ -1,0 +1,262 @@
+r"""Bures–Wasserstein (BW) geometry of symmetric positive definite matrices, on batches ``(..., n, n)``.
+
+The BW distance is the 2-Wasserstein distance between centred Gaussians with these covariances:
+
+.. math::
+
+    d^2(X, Y) = \operatorname{tr} X + \operatorname{tr} Y - 2 \operatorname{tr}(X^{1/2} Y X^{1/2})^{1/2}.
+
+Write :math:`L_P[V]` for the solution of the Lyapunov equation :math:`P L + L P = V`. The metric at
+:math:`P` is :math:`g_P(U, V) = \tfrac12 \operatorname{tr}(L_P[U]\, V)`, and
+
+- :math:`\operatorname{Log}_P X = (PX)^{1/2} + (XP)^{1/2} - 2P`, with
+  :math:`(PX)^{1/2} = P^{1/2} (P^{1/2} X P^{1/2})^{1/2} P^{-1/2}`;
+- :math:`\operatorname{Exp}_P V = P + V + L_P[V]\, P\, L_P[V] = (I + L_P[V])\, P\, (I + L_P[V])`;
+- geodesic :math:`\gamma(t) = (1-t)^2 A + t^2 B + t(1-t)[(AB)^{1/2} + (BA)^{1/2}]`;
+- parallel transport between commuting points :math:`P = Q \operatorname{diag}(\sigma) Q^\top` and
+  :math:`I`: in :math:`Q`'s basis entry :math:`(k, l)` of a tangent vector is scaled by
+  :math:`\sqrt{2/(\sigma_k + \sigma_l)}` (towards :math:`I`) or its inverse (from :math:`I`).
+
+Every matrix function comes from :mod:`geomrep.linalg` (tie-safe gradients). Functions follow the
+dtype and device of their inputs; leading batch dimensions broadcast.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ...linalg import solve_lyapunov, sqrtm, sqrtm_invsqrtm, sym
+from ._checks import check_same_n
+
+__all__ = [
+    "bw_distance",
+    "bw_inner",
+    "bw_log",
+    "bw_exp",
+    "bw_geodesic",
+    "bw_transport_to_identity",
+    "bw_transport_from_identity",
+    "safe_sqrt",
+]
+
+
+def safe_sqrt(x: torch.Tensor) -> torch.Tensor:
+    """``sqrt(max(x, 0))`` with gradient 0 (not inf/NaN) where ``x ≤ 0``."""
+    pos = x > 0
+    return torch.where(pos, torch.sqrt(torch.where(pos, x, torch.ones_like(x))), torch.zeros_like(x))
+
+
+def bw_distance(X: torch.Tensor, Y: torch.Tensor, *, squared: bool = False) -> torch.Tensor:
+    r"""Bures–Wasserstein distance :math:`d(X, Y)` between SPD (or PSD) matrices.
+
+    :math:`d^2 = \operatorname{tr} X + \operatorname{tr} Y - 2\operatorname{tr}(X^{1/2} Y X^{1/2})^{1/2}`,
+    clamped at 0 against rounding.
+
+    Args:
+        X, Y: SPD matrices ``(..., n, n)``, broadcastable, same dtype.
+        squared: return :math:`d^2` instead of :math:`d`.
+
+    Returns:
+        ``(...)`` distances in the dtype of the inputs. The gradient of :math:`d` is set to 0 at
+        :math:`d = 0` (where :math:`d` is not differentiable); that of :math:`d^2` is exact.
+
+    Example:
+        >>> I = torch.eye(3, dtype=torch.float64)
+        >>> bw_distance(I, 4 * I, squared=True)  # 3 + 12 - 2 * 3 * 2
+        tensor(3., dtype=torch.float64)
+    """
+    check_same_n(X, Y, "X", "Y")
+    Xh = sqrtm(X)
+    cross = sqrtm(sym(Xh @ Y @ Xh))
+    d2 = _trace(X) + _trace(Y) - 2.0 * _trace(cross)
+    d2 = d2.clamp_min(0.0)
+    return d2 if squared else safe_sqrt(d2)
+
+
+def bw_inner(P: torch.Tensor, U: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
+    r"""BW inner product :math:`g_P(U, V) = \tfrac12 \operatorname{tr}(L_P[U]\, V)` of tangent vectors.
+
+    Args:
+        P: SPD base points ``(..., n, n)``.
+        U, V: symmetric tangent vectors ``(..., n, n)`` (broadcastable with ``P``).
+
+    Returns:
+        ``(...)`` inner products. At ``P = I`` this is ``tr(UV)/4``.
+
+    Example:
+        >>> I = torch.eye(2, dtype=torch.float64)
+        >>> bw_inner(I, I, I)
+        tensor(0.5000, dtype=torch.float64)
+    """
+    check_same_n(P, U, "P", "U")
+    check_same_n(P, V, "P", "V")
+    L = solve_lyapunov(P, U)
+    return 0.5 * (L * V).sum(dim=(-2, -1))
+
+
+def bw_log(P: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
+    r"""Riemannian logarithm :math:`\operatorname{Log}_P X = (PX)^{1/2} + (XP)^{1/2} - 2P`.
+
+    Computed as :math:`P^{1/2} S P^{-1/2} + P^{-1/2} S P^{1/2} - 2P` with
+    :math:`S = (P^{1/2} X P^{1/2})^{1/2}`. Inverse of :func:`bw_exp` on its injectivity domain;
+    :math:`g_P(\operatorname{Log}_P X, \operatorname{Log}_P X) = d^2(P, X)`.
+
+    Args:
+        P: SPD base points ``(..., n, n)``.
+        X: SPD matrices ``(..., n, n)`` (broadcastable with ``P``).
+
+    Returns:
+        Symmetric tangent vectors ``(..., n, n)`` at ``P``.
+
+    Example:
+        >>> I = torch.eye(2, dtype=torch.float64)
+        >>> bw_log(I, 4 * I)  # 2 X^½ - 2 I at the identity
+        tensor([[2., 0.],
+                [0., 2.]], dtype=torch.float64)
+    """
+    check_same_n(P, X, "P", "X")
+    Ph, Pih = sqrtm_invsqrtm(P)
+    S = sqrtm(sym(Ph @ X @ Ph))
+    A = Ph @ S @ Pih
+    return sym(A + A.mT - 2.0 * P)
+
+
+def _lyapunov(P: torch.Tensor, V: torch.Tensor, eig) -> torch.Tensor:
+    if eig is None:
+        return solve_lyapunov(P, V)
+    sigma, Q = eig
+    Vt = Q.mT @ V @ Q
+    return Q @ (Vt / (sigma[..., :, None] + sigma[..., None, :])) @ Q.mT
+
+
+def bw_exp(
+    P: torch.Tensor, V: torch.Tensor, *, eig: tuple[torch.Tensor, torch.Tensor] | None = None
+) -> torch.Tensor:
+    r"""Riemannian exponential :math:`\operatorname{Exp}_P V = (I + L_P[V])\, P\, (I + L_P[V])`.
+
+    Equal to :math:`P + V + L_P[V] P L_P[V]`; at the identity :math:`(I + V/2)^2`. The result is
+    always positive semidefinite; it is the geodesic point (and :func:`bw_log` inverts it) while
+    :math:`I + L_P[V]` is positive definite.
+
+    Args:
+        P: SPD base points ``(..., n, n)``.
+        V: symmetric tangent vectors ``(..., n, n)`` (broadcastable with ``P``).
+        eig: optional precomputed eigendecomposition ``(sigma (..., n), Q (..., n, n))`` of ``P``
+            (``P = Q diag(sigma) Qᵀ``); then no decomposition is computed and gradients flow
+            through ``sigma`` and ``Q`` (used by :class:`SPDBatchNorm`'s spectrally parametrised bias).
+
+    Returns:
+        SPD matrices ``(..., n, n)``.
+
+    Example:
+        >>> I = torch.eye(2, dtype=torch.float64)
+        >>> bw_exp(I, 2 * I)  # (I + I)^2
+        tensor([[4., 0.],
+                [0., 4.]], dtype=torch.float64)
+    """
+    check_same_n(P, V, "P", "V")
+    L = _lyapunov(P, V, eig)
+    n = P.shape[-1]
+    E = torch.eye(n, dtype=P.dtype, device=P.device) + L
+    return sym(E @ P @ E.mT)
+
+
+def bw_geodesic(A: torch.Tensor, B: torch.Tensor, t) -> torch.Tensor:
+    r"""BW geodesic :math:`\gamma(t) = (1-t)^2 A + t^2 B + t(1-t)[(AB)^{1/2} + (BA)^{1/2}]`.
+
+    :math:`\gamma(0) = A`, :math:`\gamma(1) = B`, :math:`d(\gamma(s), \gamma(t)) = |s - t|\, d(A, B)`
+    for :math:`s, t \in [0, 1]`.
+
+    Args:
+        A, B: SPD matrices ``(..., n, n)``, broadcastable.
+        t: float or tensor of shape broadcastable with the batch shape ``(...)``.
+
+    Returns:
+        SPD matrices ``(..., n, n)``.
+
+    Example:
+        >>> I = torch.eye(2, dtype=torch.float64)
+        >>> bw_geodesic(I, 9 * I, 0.5)  # ((1 + 3) / 2)^2
+        tensor([[4., 0.],
+                [0., 4.]], dtype=torch.float64)
+    """
+    check_same_n(A, B, "A", "B")
+    if not isinstance(t, torch.Tensor):
+        t = torch.tensor(float(t), dtype=A.dtype, device=A.device)
+    t = t.to(A.dtype)[..., None, None]
+    Ah, Aih = sqrtm_invsqrtm(A)
+    C = Ah @ sqrtm(sym(Ah @ B @ Ah)) @ Aih  # (AB)^½
+    return sym((1 - t) ** 2 * A + t**2 * B + t * (1 - t) * (C + C.mT))
+
+
+def _eig(P: torch.Tensor, eig):
+    if eig is not None:
+        return eig
+    return torch.linalg.eigh(sym(P))
+
+
+def bw_transport_to_identity(
+    P: torch.Tensor, V: torch.Tensor, *, eig: tuple[torch.Tensor, torch.Tensor] | None = None
+) -> torch.Tensor:
+    r"""Parallel transport of a tangent vector ``V`` at ``P`` to the identity along the BW geodesic.
+
+    ``P`` and ``I`` commute, so the transport is closed-form: with
+    :math:`P = Q \operatorname{diag}(\sigma) Q^\top`,
+    :math:`\Gamma_{P\to I}(V) = Q\,[K \circ Q^\top V Q]\,Q^\top`,
+    :math:`K_{kl} = \sqrt{2/(\sigma_k + \sigma_l)}`.
+    It is an isometry: :math:`g_I(\Gamma V, \Gamma V) = g_P(V, V)`.
+
+    Args:
+        P: SPD base points ``(..., n, n)``.
+        V: symmetric tangent vectors at ``P`` ``(..., n, n)``.
+        eig: optional ``(sigma, Q)`` of ``P``. Without it ``torch.linalg.eigh`` is used: the gradient
+            with respect to ``P`` then needs distinct eigenvalues (the gradient in ``V`` is always
+            fine). :class:`SPDBatchNorm` only transports from detached batch means.
+
+    Returns:
+        Symmetric tangent vectors at ``I`` ``(..., n, n)``.
+
+    Example:
+        >>> I = torch.eye(2, dtype=torch.float64)
+        >>> bw_transport_to_identity(4 * I, I)  # scale by sqrt(2 / 8)
+        tensor([[0.5000, 0.0000],
+                [0.0000, 0.5000]], dtype=torch.float64)
+    """
+    check_same_n(P, V, "P", "V")
+    sigma, Q = _eig(P, eig)
+    K = torch.rsqrt(0.5 * (sigma[..., :, None] + sigma[..., None, :]))
+    return Q @ (K * (Q.mT @ V @ Q)) @ Q.mT
+
+
+def bw_transport_from_identity(
+    P: torch.Tensor, V: torch.Tensor, *, eig: tuple[torch.Tensor, torch.Tensor] | None = None
+) -> torch.Tensor:
+    r"""Parallel transport of a tangent vector ``V`` at ``I`` to ``P``.
+
+    The inverse of :func:`bw_transport_to_identity`.
+
+    :math:`\Gamma_{I\to P}(V) = Q\,[K \circ Q^\top V Q]\,Q^\top` with
+    :math:`K_{kl} = \sqrt{(\sigma_k + \sigma_l)/2}`.
+
+    Args:
+        P: SPD target points ``(..., n, n)``.
+        V: symmetric tangent vectors at ``I`` ``(..., n, n)``.
+        eig: optional ``(sigma, Q)`` of ``P`` (gradients then flow through them, tie-safe).
+
+    Returns:
+        Symmetric tangent vectors at ``P`` ``(..., n, n)``.
+
+    Example:
+        >>> I = torch.eye(2, dtype=torch.float64)
+        >>> bw_transport_from_identity(4 * I, I)
+        tensor([[2., 0.],
+                [0., 2.]], dtype=torch.float64)
+    """
+    check_same_n(P, V, "P", "V")
+    sigma, Q = _eig(P, eig)
+    K = torch.sqrt(0.5 * (sigma[..., :, None] + sigma[..., None, :]))
+    return Q @ (K * (Q.mT @ V @ Q)) @ Q.mT
+
+
+def _trace(A: torch.Tensor) -> torch.Tensor:
+    return torch.diagonal(A, dim1=-2, dim2=-1).sum(-1)
