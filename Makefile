@@ -33,8 +33,10 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m geomrep demo
 
+NOTEBOOKS := $(wildcard tutorials/*.ipynb)
+
 test: $(STAMP)
-	$(PY) -m pytest tests tutorials --nbmake -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(PY) -m pytest tests $(NOTEBOOKS) --nbmake --nbmake-timeout=300 -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 check: $(STAMP)
 	$(PY) -m geomrep check
