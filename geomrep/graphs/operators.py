@@ -1,0 +1,211 @@
+"""Sparse propagation operators built from ``edge_index`` (pure torch).
+
+A propagation operator is an ``(N, N)`` matrix ``P`` acting on node features by ``X ← P X``. We use
+PyG's message-passing orientation: an edge ``j → i`` (``edge_index[:, e] = (j, i)``) puts weight on
+``P[i, j]``, so row ``i`` of ``P`` collects from the in-neighbours of ``i``. With ``A[i, j] = w_{j→i}``
+(edge weights, default 1) and in-degrees ``d_i = Σ_j A[i, j]``:
+
+- ``"sym"``: ``P = D^{-1/2} A D^{-1/2}`` (the GCN normalisation without self loops), eigenvalues in
+  ``[-1, 1]`` for undirected graphs;
+- ``"rw"``: ``P = D^{-1} A`` (random-walk / mean-over-neighbours operator, row-stochastic);
+- ``"laplacian"``: ``P = I - L_sym / 2 = (I + D^{-1/2} A D^{-1/2}) / 2``, ``L_sym = I - D^{-1/2} A D^{-1/2}``:
+  eigenvalues in ``[0, 1]``; its top-``k`` eigenvectors are the ``k`` lowest eigenvectors of the
+  normalised Laplacian, the ones :class:`torch_geometric.transforms.AddLaplacianEigenvectorPE` uses.
+
+Nodes of degree 0 get ``d^{-1/2} = d^{-1} = 0`` (a zero row of ``A``-based operators).
+
+Every function accepts either a ``(2, E)`` integer ``edge_index`` or a ``torch.sparse`` ``(N, N)``
+adjacency in PyG's ``adj_t`` convention (row = target, column = source; for undirected graphs the
+two conventions coincide); the sparse values are used as edge weights.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+__all__ = [
+    "OPERATORS",
+    "as_edge_index",
+    "operator_edge_weights",
+    "propagation_operator",
+    "propagate",
+]
+
+OPERATORS = ("sym", "rw", "laplacian")
+
+
+def as_edge_index(
+    edge_index: Tensor, edge_weight: Tensor | None = None, num_nodes: int | None = None
+) -> tuple[Tensor, Tensor | None, int]:
+    """Normalise a graph given as ``edge_index`` or ``torch.sparse`` adjacency to ``(edge_index, weight, N)``.
+
+    Args:
+        edge_index: ``(2, E)`` integer tensor (``edge_index[0]`` = source, ``[1]`` = target), or a
+            ``torch.sparse`` ``(N, N)`` tensor (COO/CSR/CSC) in the ``adj_t`` convention (row = target).
+        edge_weight: optional ``(E,)`` weights (only with a dense ``edge_index``).
+        num_nodes: number of nodes; inferred as ``max(edge_index) + 1`` (0 for no edges) when None.
+
+    Returns:
+        ``(edge_index (2, E) long, edge_weight (E,) or None, num_nodes)``.
+
+    Example:
+        >>> ei, w, n = as_edge_index(torch.tensor([[0, 1], [1, 0]]))
+        >>> n
+        2
+    """
+    if isinstance(edge_index, Tensor) and edge_index.layout != torch.strided:
+        if edge_weight is not None:
+            raise ValueError("edge_weight must be None when edge_index is a torch.sparse adjacency")
+        if edge_index.dim() != 2 or edge_index.size(0) != edge_index.size(1):
+            raise ValueError(f"sparse adjacency must be square (N, N), got shape {tuple(edge_index.shape)}")
+        adj = edge_index.to_sparse_coo().coalesce()
+        target, source = adj.indices()
+        values = adj.values()
+        if values.dim() != 1:
+            raise ValueError("sparse adjacency must have scalar values (edge weights)")
+        n = adj.size(0)
+        if num_nodes is not None and num_nodes != n:
+            raise ValueError(f"num_nodes={num_nodes} disagrees with the adjacency size {n}")
+        return torch.stack([source, target]), values, n
+    if not isinstance(edge_index, Tensor) or edge_index.dim() != 2 or edge_index.size(0) != 2:
+        raise ValueError(
+            "edge_index must be a (2, E) integer tensor or a torch.sparse (N, N) adjacency, got "
+            f"{getattr(edge_index, 'shape', type(edge_index))}"
+        )
+    if edge_index.dtype.is_floating_point or edge_index.dtype == torch.bool:
+        raise TypeError(f"edge_index must have an integer dtype, got {edge_index.dtype}")
+    if edge_weight is not None and edge_weight.shape != (edge_index.size(1),):
+        raise ValueError(
+            f"edge_weight must have shape ({edge_index.size(1)},), got {tuple(edge_weight.shape)}"
+        )
+    if num_nodes is None:
+        num_nodes = int(edge_index.max()) + 1 if edge_index.numel() > 0 else 0
+    return edge_index.long(), edge_weight, int(num_nodes)
+
+
+def _inv_power(d: Tensor, p: float) -> Tensor:
+    """``d^{-p}`` with 0 for ``d <= 0`` (isolated nodes)."""
+    safe = torch.where(d > 0, d, torch.ones_like(d))
+    return torch.where(d > 0, safe.pow(-p), torch.zeros_like(d))
+
+
+def operator_edge_weights(
+    edge_index: Tensor,
+    num_nodes: int | None = None,
+    operator: str = "sym",
+    edge_weight: Tensor | None = None,
+    *,
+    dtype: torch.dtype | None = None,
+    device: torch.device | None = None,
+) -> tuple[Tensor, Tensor, int]:
+    """Entries of a propagation operator as a weighted edge list ``(edge_index, weight)``.
+
+    ``P = Σ_e weight_e · e_{target_e} e_{source_e}^T``; see the module docstring for the operators.
+    For ``"laplacian"`` the diagonal ``1/2 · I`` is appended as ``N`` self loops.
+
+    Args:
+        edge_index: ``(2, E)`` graph or ``torch.sparse`` ``(N, N)`` adjacency (``adj_t`` convention).
+        num_nodes: number of nodes (inferred when None).
+        operator: ``"sym"``, ``"rw"`` or ``"laplacian"``.
+        edge_weight: optional ``(E,)`` non-negative weights ``w_{j→i}``.
+        dtype: dtype of the weights (default: ``edge_weight``'s, else the default float dtype).
+        device: device (default: ``edge_index``'s).
+
+    Returns:
+        ``(edge_index (2, E'), weight (E',), num_nodes)`` with ``E' = E`` (``E + N`` for "laplacian").
+
+    Example:
+        >>> ei = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+        >>> _, w, _ = operator_edge_weights(ei, operator="rw")
+        >>> w.tolist()
+        [0.5, 1.0, 1.0, 0.5]
+    """
+    if operator not in OPERATORS:
+        raise ValueError(f"operator must be one of {OPERATORS}, got {operator!r}")
+    edge_index, edge_weight, n = as_edge_index(edge_index, edge_weight, num_nodes)
+    device = edge_index.device if device is None else device
+    if dtype is None:
+        dtype = edge_weight.dtype if edge_weight is not None else torch.get_default_dtype()
+    edge_index = edge_index.to(device)
+    source, target = edge_index[0], edge_index[1]
+    if edge_weight is None:
+        w = torch.ones(source.numel(), dtype=dtype, device=device)
+    else:
+        w = edge_weight.to(device=device, dtype=dtype)
+    deg = torch.zeros(n, dtype=dtype, device=device).index_add_(0, target, w)
+    if operator == "rw":
+        w = w * _inv_power(deg, 1.0)[target]
+    else:
+        inv_sqrt = _inv_power(deg, 0.5)
+        w = inv_sqrt[target] * w * inv_sqrt[source]
+    if operator == "laplacian":
+        loop = torch.arange(n, device=device)
+        edge_index = torch.cat([edge_index, torch.stack([loop, loop])], dim=1)
+        w = torch.cat([0.5 * w, torch.full((n,), 0.5, dtype=dtype, device=device)])
+    return edge_index, w, n
+
+
+def propagation_operator(
+    edge_index: Tensor,
+    num_nodes: int | None = None,
+    operator: str = "sym",
+    edge_weight: Tensor | None = None,
+    *,
+    layout: torch.layout = torch.sparse_csr,
+    dtype: torch.dtype | None = None,
+    device: torch.device | None = None,
+) -> Tensor:
+    """The propagation operator ``P`` as a ``torch.sparse`` ``(N, N)`` matrix.
+
+    Args:
+        edge_index: ``(2, E)`` graph or ``torch.sparse`` adjacency (``adj_t`` convention).
+        num_nodes: number of nodes (inferred when None).
+        operator: ``"sym"`` (``D^{-1/2} A D^{-1/2}``), ``"rw"`` (``D^{-1} A``) or ``"laplacian"``
+            (``I - L_sym / 2``).
+        edge_weight: optional ``(E,)`` edge weights.
+        layout: ``torch.sparse_csr`` (fast ``P @ X`` on CPU) or ``torch.sparse_coo`` (differentiable
+            in its values).
+        dtype, device: of the result (defaults as in :func:`operator_edge_weights`).
+
+    Returns:
+        Sparse ``(N, N)`` tensor, duplicates summed, with ``P[i, j]`` the weight of edge ``j → i``.
+
+    Example:
+        >>> ei = torch.tensor([[0, 1], [1, 0]])
+        >>> propagation_operator(ei, operator="sym").to_dense()
+        tensor([[0., 1.],
+                [1., 0.]])
+    """
+    if layout not in (torch.sparse_csr, torch.sparse_coo):
+        raise ValueError(f"layout must be torch.sparse_csr or torch.sparse_coo, got {layout}")
+    ei, w, n = operator_edge_weights(edge_index, num_nodes, operator, edge_weight, dtype=dtype, device=device)
+    P = torch.sparse_coo_tensor(ei.flip(0), w, (n, n)).coalesce()
+    return P.to_sparse_csr() if layout == torch.sparse_csr else P
+
+
+def propagate(x: Tensor, edge_index: Tensor, edge_weight: Tensor, num_nodes: int | None = None) -> Tensor:
+    """``P X`` for ``P`` given as a weighted edge list, by gather + ``index_add`` (differentiable).
+
+    ``out[i] = Σ_{e: j → i} weight_e · x[j]``.
+
+    Args:
+        x: ``(N, *)`` node features (any trailing shape).
+        edge_index: ``(2, E)`` (source, target).
+        edge_weight: ``(E,)`` weights; gradients flow into them and into ``x``.
+        num_nodes: output rows (default ``x.size(0)``).
+
+    Returns:
+        ``(num_nodes, *)`` tensor with ``x``'s dtype.
+
+    Example:
+        >>> ei = torch.tensor([[0, 1], [1, 0]])
+        >>> propagate(torch.tensor([[1.0], [2.0]]), ei, torch.ones(2))
+        tensor([[2.],
+                [1.]])
+    """
+    n = x.size(0) if num_nodes is None else num_nodes
+    w = edge_weight.to(x.dtype).reshape((-1,) + (1,) * (x.dim() - 1))
+    msg = x.index_select(0, edge_index[0]) * w
+    out = x.new_zeros((n,) + tuple(x.shape[1:]))
+    return out.index_add(0, edge_index[1], msg)

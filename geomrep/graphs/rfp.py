@@ -1,0 +1,244 @@
+"""Random feature propagation (RFP) positional encodings.
+
+Eliasof, Frasca, Bevilacqua, Treister, Chechik, Maron, "Graph Positional Encoding via Random Feature
+Propagation", ICML 2023. Start from random node features ``X_0 ∈ R^{N×k}`` (i.i.d. standard normal,
+so the encoding is permutation-equivariant in distribution), propagate them with an operator ``P``
+and normalise after every step,
+
+.. math::
+
+    X_0 = \\mathcal N(\\tilde X_0), \\qquad X_{t} = \\mathcal N(P X_{t-1}), \\quad t = 1..T,
+
+and use the whole trajectory ``[X_0, X_1, …, X_T] ∈ R^{N×(T+1)k}`` as the encoding. ``𝒩`` is a
+per-graph column ℓ2 normalisation or a QR orthonormalisation with ``diag(R) > 0``
+(:mod:`geomrep.graphs.normalization`). With QR this is orthogonal (subspace) iteration: ``X_T``
+converges to the top-``k`` eigenvectors of ``P`` (dominant by modulus), while the early steps keep
+the expressivity of random node features. Several independent starts can be drawn
+(``num_inits``); combine them permutation-invariantly (e.g. :class:`RandomFeaturePropagation`).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from torch_geometric.data import Data
+from torch_geometric.transforms import BaseTransform
+
+from .normalization import NORMALIZATIONS, l2_normalize, qr_normalize
+from .operators import OPERATORS, as_edge_index, propagation_operator
+
+__all__ = ["random_feature_propagation", "normalize_features", "AddRandomFeaturePropagationPE"]
+
+
+def normalize_features(
+    x: Tensor, normalization: str, batch: Tensor | None = None, num_graphs: int | None = None
+) -> Tensor:
+    """Apply the per-graph normalisation ``"l2"`` (:func:`l2_normalize`) or ``"qr"`` (:func:`qr_normalize`).
+
+    Args:
+        x: ``(N, k)`` or ``(N, m, k)``.
+        normalization: ``"l2"`` or ``"qr"``.
+        batch, num_graphs: graph assignment (None: one graph).
+
+    Returns:
+        Tensor of ``x``'s shape.
+
+    Example:
+        >>> normalize_features(torch.ones(4, 1), "l2").flatten().tolist()
+        [0.5, 0.5, 0.5, 0.5]
+    """
+    if normalization == "l2":
+        return l2_normalize(x, batch, num_graphs)
+    if normalization == "qr":
+        return qr_normalize(x, batch, num_graphs)
+    raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {normalization!r}")
+
+
+def _check_sizes(num_features: int, steps: int, num_inits: int) -> None:
+    for name, value, low in (
+        ("num_features", num_features, 1),
+        ("steps", steps, 0),
+        ("num_inits", num_inits, 1),
+    ):
+        if not isinstance(value, int) or isinstance(value, bool) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+
+
+def random_feature_propagation(
+    edge_index: Tensor,
+    num_nodes: int | None = None,
+    *,
+    num_features: int = 16,
+    steps: int = 8,
+    operator: str = "sym",
+    normalization: str = "l2",
+    num_inits: int = 1,
+    edge_weight: Tensor | None = None,
+    batch: Tensor | None = None,
+    num_graphs: int | None = None,
+    x0: Tensor | None = None,
+    generator: torch.Generator | None = None,
+    dtype: torch.dtype | None = None,
+) -> Tensor:
+    """Random feature propagation trajectory ``[X_0, …, X_T]`` for one graph or a batch of graphs.
+
+    ``X_0 = 𝒩(X̃_0)`` with ``X̃_0`` i.i.d. ``N(0, 1)`` (or ``x0``), ``X_t = 𝒩(P X_{t-1})``; ``P`` is
+    built with :func:`~geomrep.graphs.operators.propagation_operator` (sparse CSR) and ``𝒩`` is
+    applied per graph of ``batch``. The random starts are independent.
+
+    Permutation equivariance: for a node permutation ``Π`` applied to the graph and to ``x0``,
+    the output rows are permuted by ``Π`` (exactly for ``"l2"``; for ``"qr"`` whenever each graph's
+    ``P X_{t-1}`` has full column rank, which holds generically for ``k <= rank(P)``).
+
+    Args:
+        edge_index: ``(2, E)`` graph or ``torch.sparse`` ``(N, N)`` adjacency (``adj_t`` convention).
+        num_nodes: number of nodes (inferred from ``batch``/``x0``/``edge_index`` when None).
+        num_features: ``k``, random columns per start.
+        steps: ``T``, propagation steps (``T = 0`` returns the normalised start).
+        operator: ``"sym"``, ``"rw"`` or ``"laplacian"`` (see :mod:`geomrep.graphs.operators`).
+        normalization: ``"l2"`` (per column) or ``"qr"`` (orthonormal columns, ``diag(R) > 0``).
+        num_inits: ``m``, independent random starts.
+        edge_weight: optional ``(E,)`` edge weights.
+        batch: ``(N,)`` graph assignment for per-graph normalisation (None: one graph).
+        num_graphs: number of graphs in ``batch`` (inferred when None).
+        x0: optional ``(N, k)`` or ``(N, m, k)`` start (replaces the random draw).
+        generator: ``torch.Generator`` for the draw (reproducibility).
+        dtype: dtype of the encoding (default: ``x0``'s, else the default float dtype).
+
+    Returns:
+        ``(N, m, (T + 1) · k)`` tensor; columns ``[t·k, (t+1)·k)`` hold ``X_t``.
+
+    Example:
+        >>> ei = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+        >>> gen = torch.Generator().manual_seed(0)
+        >>> random_feature_propagation(ei, num_features=2, steps=3, generator=gen).shape
+        torch.Size([3, 1, 8])
+    """
+    _check_sizes(num_features, steps, num_inits)
+    if operator not in OPERATORS:
+        raise ValueError(f"operator must be one of {OPERATORS}, got {operator!r}")
+    if normalization not in NORMALIZATIONS:
+        raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {normalization!r}")
+    if num_nodes is None:
+        if batch is not None:
+            num_nodes = batch.numel()
+        elif x0 is not None:
+            num_nodes = x0.size(0)
+    ei, w, n = as_edge_index(edge_index, edge_weight, num_nodes)
+    device = ei.device
+    if x0 is not None:
+        if x0.dim() == 2:
+            x0 = x0.unsqueeze(1)
+        if x0.shape != (n, num_inits, num_features):
+            raise ValueError(f"x0 must have shape ({n}, {num_inits}, {num_features}), got {tuple(x0.shape)}")
+        dtype = x0.dtype if dtype is None else dtype
+        x = x0.to(dtype)
+    else:
+        dtype = torch.get_default_dtype() if dtype is None else dtype
+        x = torch.randn(n, num_inits, num_features, generator=generator, dtype=dtype, device=device)
+    if batch is not None and batch.shape != (n,):
+        raise ValueError(f"batch must have shape ({n},), got {tuple(batch.shape)}")
+    traj = [normalize_features(x, normalization, batch, num_graphs)]
+    if steps > 0 and n > 0:
+        P = propagation_operator(ei, n, operator, w, dtype=dtype, device=device)
+        for _ in range(steps):
+            y = (P @ traj[-1].reshape(n, -1)).reshape(n, num_inits, num_features)
+            traj.append(normalize_features(y, normalization, batch, num_graphs))
+    elif steps > 0:
+        traj.extend(traj[0] for _ in range(steps))
+    return torch.cat(traj, dim=-1)
+
+
+class AddRandomFeaturePropagationPE(BaseTransform):
+    """Adds a random feature propagation positional encoding to a graph (PyG transform).
+
+    Computes :func:`random_feature_propagation` on ``data.edge_index`` (or ``data.adj_t``), with
+    ``data.edge_weight`` when present, and stores it as ``data[attr_name]``: shape
+    ``(N, (steps + 1) · num_features)`` for ``num_inits == 1``, else ``(N, num_inits,
+    (steps + 1) · num_features)`` (combine the starts permutation-invariantly in the model). With
+    ``attr_name=None`` the encoding is concatenated to ``data.x`` (``num_inits == 1`` only), like
+    :class:`~torch_geometric.transforms.AddRandomWalkPE`.
+
+    The transform works per graph (apply it before batching); it never normalises across graphs.
+    With ``seed`` it owns a ``torch.Generator`` seeded once, so the same sequence of graphs gets the
+    same encodings on every run; with ``seed=None`` it draws from torch's global RNG.
+
+    Args:
+        num_features: ``k``, random columns per start.
+        steps: ``T``, propagation steps.
+        operator: ``"sym"``, ``"rw"`` or ``"laplacian"``.
+        normalization: ``"l2"`` or ``"qr"``.
+        num_inits: number of independent random starts.
+        attr_name: attribute to write (None: concatenate to ``data.x``).
+        seed: seed of the transform's private generator (None: global RNG).
+
+    Example:
+        >>> from torch_geometric.data import Data
+        >>> data = Data(edge_index=torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]]), num_nodes=3)
+        >>> AddRandomFeaturePropagationPE(4, steps=2, seed=0)(data).rfp_pe.shape
+        torch.Size([3, 12])
+    """
+
+    def __init__(
+        self,
+        num_features: int,
+        steps: int,
+        operator: str = "sym",
+        normalization: str = "l2",
+        num_inits: int = 1,
+        attr_name: str | None = "rfp_pe",
+        seed: int | None = None,
+    ) -> None:
+        _check_sizes(num_features, steps, num_inits)
+        if operator not in OPERATORS:
+            raise ValueError(f"operator must be one of {OPERATORS}, got {operator!r}")
+        if normalization not in NORMALIZATIONS:
+            raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {normalization!r}")
+        if attr_name is None and num_inits != 1:
+            raise ValueError("attr_name=None (concatenate to data.x) requires num_inits == 1")
+        self.num_features = num_features
+        self.steps = steps
+        self.operator = operator
+        self.normalization = normalization
+        self.num_inits = num_inits
+        self.attr_name = attr_name
+        self.seed = seed
+        self.generator = None if seed is None else torch.Generator().manual_seed(seed)
+
+    def forward(self, data: Data) -> Data:
+        """Return ``data`` with the encoding added (the object is modified in place, as in PyG)."""
+        graph = data.edge_index if data.edge_index is not None else data.get("adj_t")
+        if graph is None:
+            raise ValueError("data must have an edge_index (or a torch.sparse adj_t)")
+        num_nodes = data.num_nodes
+        device = graph.device
+        x0 = torch.randn(num_nodes, self.num_inits, self.num_features, generator=self.generator)
+        pe = random_feature_propagation(
+            graph,
+            num_nodes,
+            num_features=self.num_features,
+            steps=self.steps,
+            operator=self.operator,
+            normalization=self.normalization,
+            num_inits=self.num_inits,
+            edge_weight=data.get("edge_weight") if data.edge_index is not None else None,
+            x0=x0.to(device),
+        )
+        if self.num_inits == 1:
+            pe = pe.squeeze(1)
+        if self.attr_name is None:
+            x = data.x
+            if x is None:
+                data.x = pe
+            else:
+                x = x.view(-1, 1) if x.dim() == 1 else x
+                data.x = torch.cat([x, pe.to(x.device, x.dtype)], dim=-1)
+        else:
+            data[self.attr_name] = pe
+        return data
+
+    def __repr__(self) -> str:
+        return (
+            f"{self.__class__.__name__}(num_features={self.num_features}, steps={self.steps}, "
+            f"operator={self.operator!r}, normalization={self.normalization!r}, num_inits={self.num_inits})"
+        )

@@ -1,0 +1,281 @@
+"""Random feature propagation: trajectory definition, batching, equivariance, power-iteration limit."""
+
+import networkx as nx
+import numpy as np
+import pytest
+import scipy.linalg
+import scipy.sparse
+import scipy.sparse.linalg
+import torch
+from torch_geometric.data import Batch, Data
+from torch_geometric.utils import from_networkx
+
+from geomrep.graphs import AddRandomFeaturePropagationPE, propagation_operator, random_feature_propagation
+from geomrep.testing import (
+    assert_equivariant,
+    edge_index_permutation_action,
+    graph_permutation_action,
+    node_permutation_action,
+    random_permutation,
+)
+
+OPERATORS = ("sym", "rw", "laplacian")
+
+
+def ring_of_cliques(num_cliques=4, size=6):
+    return from_networkx(nx.ring_of_cliques(num_cliques, size)).edge_index
+
+
+def small_graph():
+    return torch.tensor([[0, 1, 1, 2, 2, 3, 3, 0, 0, 2], [1, 0, 2, 1, 3, 2, 0, 3, 2, 0]])
+
+
+@pytest.mark.parametrize("normalization", ["l2", "qr"])
+@pytest.mark.parametrize("operator", OPERATORS)
+def test_trajectory_matches_dense_power_iteration(operator, normalization):
+    """X_t = N(P X_{t-1}) with a dense P and numpy's QR / norms as the independent reference."""
+    ei = small_graph()
+    gen = torch.Generator().manual_seed(0)
+    x0 = torch.randn(4, 2, 3, generator=gen, dtype=torch.float64)
+    out = random_feature_propagation(
+        ei, x0=x0, num_features=3, steps=4, num_inits=2, operator=operator, normalization=normalization
+    )
+    assert out.shape == (4, 2, 15) and out.dtype == torch.float64
+    P = propagation_operator(ei, operator=operator, dtype=torch.float64).to_dense().numpy()
+
+    def norm(y):
+        if normalization == "l2":
+            return y / np.linalg.norm(y, axis=0, keepdims=True)
+        q, r = np.linalg.qr(y)
+        return q * np.sign(np.diag(r))
+
+    for s in range(2):
+        x = norm(x0[:, s].numpy())
+        blocks = [x]
+        for _ in range(4):
+            x = norm(P @ x)
+            blocks.append(x)
+        np.testing.assert_allclose(out[:, s].numpy(), np.concatenate(blocks, axis=1), atol=1e-10)
+
+
+def test_reproducible_with_generator_and_seed():
+    ei = ring_of_cliques()
+    a = random_feature_propagation(ei, num_features=4, steps=3, generator=torch.Generator().manual_seed(7))
+    b = random_feature_propagation(ei, num_features=4, steps=3, generator=torch.Generator().manual_seed(7))
+    c = random_feature_propagation(ei, num_features=4, steps=3, generator=torch.Generator().manual_seed(8))
+    torch.testing.assert_close(a, b)
+    assert not torch.allclose(a, c)
+    data = Data(edge_index=ei, num_nodes=24)
+    t1, t2 = AddRandomFeaturePropagationPE(4, 3, seed=1), AddRandomFeaturePropagationPE(4, 3, seed=1)
+    first = [t1(data.clone()).rfp_pe for _ in range(2)]
+    second = [t2(data.clone()).rfp_pe for _ in range(2)]
+    torch.testing.assert_close(first[0], second[0])
+    torch.testing.assert_close(first[1], second[1])
+    assert not torch.allclose(first[0], first[1])  # the private generator advances between graphs
+
+
+@pytest.mark.parametrize("normalization", ["l2", "qr"])
+@pytest.mark.parametrize("operator", OPERATORS)
+def test_permutation_equivariance_with_permuted_init(operator, normalization):
+    """Permuting the graph and the random start together permutes the encoding."""
+    ei = ring_of_cliques(3, 5)
+    n = 15
+    gen = torch.Generator().manual_seed(1)
+    x0 = torch.randn(n, 2, 4, generator=gen)
+
+    def rfp(x0, ei):
+        return random_feature_propagation(
+            ei, x0=x0, num_features=4, steps=6, num_inits=2, operator=operator, normalization=normalization
+        )
+
+    assert_equivariant(
+        rfp,
+        (x0, ei),
+        (node_permutation_action, edge_index_permutation_action),
+        node_permutation_action,
+        group_sampler=lambda: random_permutation(n, generator=gen),
+    )
+
+
+def test_permutation_equivariance_check_can_fail():
+    """Without permuting the start (same draw for both graphs) the encoding is *not* equivariant."""
+    ei = ring_of_cliques(3, 5)
+    gen = torch.Generator().manual_seed(2)
+
+    def rfp(ei):
+        return random_feature_propagation(
+            ei, num_features=4, steps=2, generator=torch.Generator().manual_seed(0)
+        )
+
+    with pytest.raises(AssertionError):
+        assert_equivariant(
+            rfp,
+            (ei,),
+            (edge_index_permutation_action,),
+            node_permutation_action,
+            group_sampler=lambda: random_permutation(15, generator=gen),
+        )
+
+
+def test_transform_equivariant_in_distribution():
+    """The encoding of a permuted graph has the same per-node distribution (squared-norm statistics)."""
+    ei = ring_of_cliques(3, 5)
+    data = Data(edge_index=ei, num_nodes=15)
+    g = random_permutation(15, generator=torch.Generator().manual_seed(3))
+    perm = graph_permutation_action(g, data)
+    t = AddRandomFeaturePropagationPE(8, 4, operator="laplacian", normalization="qr", seed=0)
+    # the squared norm of each node's last block converges to the same invariant (leverage score)
+    lev = torch.stack([t(data.clone()).rfp_pe[:, -8:].pow(2).sum(1) for _ in range(200)]).mean(0)
+    lev_p = torch.stack([t(perm.clone()).rfp_pe[:, -8:].pow(2).sum(1) for _ in range(200)]).mean(0)
+    torch.testing.assert_close(lev_p, lev[g], atol=0.05, rtol=0)
+
+
+def test_per_graph_normalisation_in_batch():
+    """Batched computation = per-graph computation; no normalisation across graphs."""
+    gen = torch.Generator().manual_seed(4)
+    graphs = [
+        Data(edge_index=ring_of_cliques(3, 4), num_nodes=12),
+        Data(edge_index=small_graph(), num_nodes=4),
+        Data(edge_index=ring_of_cliques(2, 5), num_nodes=10),
+    ]
+    batch = Batch.from_data_list(graphs)
+    x0 = torch.randn(batch.num_nodes, 1, 3, generator=gen, dtype=torch.float64)
+    for normalization in ("l2", "qr"):
+        out = random_feature_propagation(
+            batch.edge_index, x0=x0, num_features=3, steps=5, batch=batch.batch, normalization=normalization
+        )
+        for i, g in enumerate(graphs):
+            sl = slice(int(batch.ptr[i]), int(batch.ptr[i + 1]))
+            ref = random_feature_propagation(
+                g.edge_index, x0=x0[sl], num_features=3, steps=5, normalization=normalization
+            )
+            torch.testing.assert_close(out[sl], ref)
+    # the transform is applied per graph before batching: each graph's PE is unit-norm on its own nodes
+    t = AddRandomFeaturePropagationPE(3, 2, normalization="l2", seed=0)
+    pe_batch = Batch.from_data_list([t(g.clone()) for g in graphs])
+    for i in range(3):
+        pe = pe_batch.rfp_pe[pe_batch.batch == i]
+        torch.testing.assert_close(pe.pow(2).sum(0), torch.ones(9))
+
+
+def _subspace_angle(x, basis):
+    return float(np.max(scipy.linalg.subspace_angles(x, basis)))
+
+
+@pytest.mark.parametrize("operator", OPERATORS)
+def test_long_trajectory_converges_to_top_eigenvectors(operator):
+    """QR-normalised propagation is orthogonal iteration: X_T spans the top-k eigenvectors (eigsh)."""
+    k = 4
+    ei = ring_of_cliques(4, 6)
+    n = 24
+    A = scipy.sparse.coo_matrix((np.ones(ei.size(1)), (ei[1].numpy(), ei[0].numpy())), shape=(n, n)).tocsr()
+    d = np.asarray(A.sum(1)).ravel()
+    S = scipy.sparse.diags(d**-0.5) @ A @ scipy.sparse.diags(d**-0.5)
+    if operator == "laplacian":
+        vals, vecs = scipy.sparse.linalg.eigsh(0.5 * (scipy.sparse.identity(n) + S), k=k + 1, which="LA")
+        ratio = abs(vals[0] / vals[1])
+        basis = vecs[:, 1:]
+    else:  # P = S (sym) or D^{-1} A = D^{-1/2} S D^{1/2} (rw, eigenvectors D^{-1/2} v)
+        vals, vecs = scipy.sparse.linalg.eigsh(S, k=k + 1, which="LM")
+        order = np.argsort(-np.abs(vals))
+        vals, vecs = vals[order], vecs[:, order]
+        ratio = abs(vals[k] / vals[k - 1])
+        basis = vecs[:, :k] if operator == "sym" else (d**-0.5)[:, None] * vecs[:, :k]
+    steps = int(np.ceil(np.log(1e-9) / np.log(ratio)))
+    assert steps < 400  # the test graph has a clear spectral gap
+    out = random_feature_propagation(
+        ei,
+        num_features=k,
+        steps=steps,
+        operator=operator,
+        normalization="qr",
+        generator=torch.Generator().manual_seed(0),
+        dtype=torch.float64,
+    )
+    last, first = out[:, 0, -k:].numpy(), out[:, 0, :k].numpy()
+    assert _subspace_angle(last, basis) < 1e-6
+    assert _subspace_angle(first, basis) > 0.1  # the random start is far from it: the check can fail
+    # with l2 normalisation every column collapses onto the single top eigenvector
+    if operator == "laplacian":
+        l2 = random_feature_propagation(
+            ei,
+            num_features=2,
+            steps=2000,
+            operator=operator,
+            normalization="l2",
+            generator=torch.Generator().manual_seed(0),
+            dtype=torch.float64,
+        )
+        top = np.sqrt(d) / np.linalg.norm(np.sqrt(d))
+        assert np.abs(np.abs(top @ l2[:, 0, -2:].numpy()) - 1).max() < 1e-8
+
+
+def test_transform_options_and_shapes():
+    ei = ring_of_cliques(3, 4)
+    data = Data(x=torch.ones(12, 2), edge_index=ei, edge_weight=torch.rand(ei.size(1)))
+    out = AddRandomFeaturePropagationPE(5, 3, seed=0)(data.clone())
+    assert out.rfp_pe.shape == (12, 20) and out.x.shape == (12, 2)
+    out = AddRandomFeaturePropagationPE(5, 3, num_inits=3, attr_name="pe", seed=0)(data.clone())
+    assert out.pe.shape == (12, 3, 20)
+    out = AddRandomFeaturePropagationPE(5, 3, attr_name=None, seed=0)(data.clone())
+    assert out.x.shape == (12, 22)
+    no_x = Data(edge_index=ei, num_nodes=12)
+    assert AddRandomFeaturePropagationPE(2, 1, attr_name=None)(no_x).x.shape == (12, 4)
+    # torch.sparse adjacency in data.adj_t
+    adj = Data(adj_t=torch.sparse_coo_tensor(ei.flip(0), torch.ones(ei.size(1)), (12, 12)), num_nodes=12)
+    assert AddRandomFeaturePropagationPE(5, 3, seed=0)(adj).rfp_pe.shape == (12, 20)
+    # edge weights are used
+    a = AddRandomFeaturePropagationPE(5, 3, seed=0)(data.clone()).rfp_pe
+    b = AddRandomFeaturePropagationPE(5, 3, seed=0)(Data(x=data.x, edge_index=ei)).rfp_pe
+    assert not torch.allclose(a, b)
+    assert "AddRandomFeaturePropagationPE(num_features=5, steps=3" in repr(
+        AddRandomFeaturePropagationPE(5, 3)
+    )
+
+
+def test_sparse_adjacency_equals_edge_index():
+    ei = ring_of_cliques(3, 4)
+    x0 = torch.randn(12, 3, generator=torch.Generator().manual_seed(5))
+    adj_t = torch.sparse_coo_tensor(ei.flip(0), torch.ones(ei.size(1)), (12, 12))
+    for normalization in ("l2", "qr"):
+        a = random_feature_propagation(ei, x0=x0, num_features=3, steps=4, normalization=normalization)
+        b = random_feature_propagation(
+            adj_t.coalesce().to_sparse_csr(), x0=x0, num_features=3, steps=4, normalization=normalization
+        )
+        torch.testing.assert_close(a, b)
+
+
+def test_degenerate_graphs():
+    """Isolated nodes, no edges, no nodes, fewer nodes than features: finite outputs of the right shape."""
+    empty = Data(edge_index=torch.empty(2, 0, dtype=torch.long), num_nodes=5)
+    for op in OPERATORS:
+        for norm in ("l2", "qr"):
+            pe = AddRandomFeaturePropagationPE(3, 2, operator=op, normalization=norm, seed=0)(
+                empty.clone()
+            ).rfp_pe
+            assert pe.shape == (5, 9) and torch.isfinite(pe).all()
+    pe = AddRandomFeaturePropagationPE(3, 2, operator="sym", seed=0)(empty.clone()).rfp_pe
+    assert torch.all(pe[:, 3:] == 0)  # A = 0: the propagated blocks vanish (no NaN)
+    zero = Data(edge_index=torch.empty(2, 0, dtype=torch.long), num_nodes=0)
+    assert AddRandomFeaturePropagationPE(3, 2, seed=0)(zero).rfp_pe.shape == (0, 9)
+    tiny = Data(edge_index=torch.tensor([[0, 1], [1, 0]]), num_nodes=2)
+    pe = AddRandomFeaturePropagationPE(4, 3, normalization="qr", seed=0)(tiny).rfp_pe
+    assert torch.isfinite(pe).all() and torch.all(pe[:, 2:4] == 0)  # only 2 orthonormal columns exist
+
+
+def test_bad_arguments():
+    ei = small_graph()
+    with pytest.raises(ValueError, match="num_features"):
+        AddRandomFeaturePropagationPE(0, 3)
+    with pytest.raises(ValueError, match="steps"):
+        random_feature_propagation(ei, steps=-1)
+    with pytest.raises(ValueError, match="operator"):
+        AddRandomFeaturePropagationPE(3, 3, operator="heat")
+    with pytest.raises(ValueError, match="normalization"):
+        random_feature_propagation(ei, normalization="svd")
+    with pytest.raises(ValueError, match="num_inits"):
+        AddRandomFeaturePropagationPE(3, 3, num_inits=2, attr_name=None)
+    with pytest.raises(ValueError, match="x0"):
+        random_feature_propagation(ei, x0=torch.randn(4, 5), num_features=3)
+    with pytest.raises(ValueError, match="edge_index"):
+        AddRandomFeaturePropagationPE(3, 3)(Data(num_nodes=3))
