@@ -9,7 +9,7 @@ from __future__ import annotations
 import geoopt
 import torch
 
-from ...linalg import solve_lyapunov, spectral_map, sym
+from ...linalg import spectral_map, sym
 from .bw import bw_distance, bw_exp, bw_inner, bw_log
 
 __all__ = ["BuresWasserstein"]
@@ -92,11 +92,6 @@ class BuresWasserstein(geoopt.Manifold):
             v = u
         out = bw_inner(x, sym(u), sym(v))
         return out[..., None, None] if keepdim else out
-
-    def component_inner(self, x: torch.Tensor, u: torch.Tensor, v: torch.Tensor | None = None):
-        """Per-entry second moments for adaptive optimisers: ``u ∘ L_x[u]`` (sums to ``2 g_x(u, u)``)."""
-        v = u if v is None else v
-        return 0.5 * sym(u) * solve_lyapunov(x, sym(v))
 
     def norm(self, x: torch.Tensor, u: torch.Tensor, *, keepdim=False):
         return self.inner(x, u, keepdim=keepdim).clamp_min(0).sqrt()
