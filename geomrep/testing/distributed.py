@@ -85,22 +85,23 @@ def run_distributed(fn: Callable, world_size: int = 2, args: tuple = (), timeout
     results: dict[int, object] = {}
     errors: list[str] = []
     deadline = time.monotonic() + timeout
+    first_error_at = None
     try:
         while len(results) + len(errors) < world_size:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
+            now = time.monotonic()
+            if now >= deadline or (first_error_at is not None and now - first_error_at > 10.0):
+                break  # a failed rank can leave the others blocked in a collective: stop waiting
             try:
-                rank, ok, payload = queue.get(timeout=min(remaining, 1.0))
+                rank, ok, payload = queue.get(timeout=min(deadline - now, 1.0))
             except queue_mod.Empty:
-                if errors or not any(p.is_alive() for p in procs):
-                    if queue.empty():
-                        break
+                if not any(p.is_alive() for p in procs) and queue.empty():
+                    break
                 continue
             if ok:
                 results[rank] = torch.load(io.BytesIO(payload), weights_only=False)
             else:
                 errors.append(f"rank {rank} failed:\n{payload}")
+                first_error_at = first_error_at or time.monotonic()
     finally:
         for p in procs:
             p.join(5)

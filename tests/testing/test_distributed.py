@@ -21,6 +21,7 @@ def _ddp_grad(rank, world_size):
 
 
 def _fails(rank, world_size):
+    dist.barrier()
     if rank == 1:
         raise ValueError("boom on rank 1")
     return rank
@@ -42,4 +43,4 @@ def test_ddp_matches_single_process():
 
 def test_failure_is_reported():
     with pytest.raises(RuntimeError, match="boom on rank 1"):
-        run_distributed(_fails, 2, timeout=60)
+        run_distributed(_fails, 2, timeout=300)
