@@ -1,6 +1,7 @@
 # Two commands set everything up on a fresh machine:  make demo  and  make test.
 # torch is installed only when it is not importable in the venv, pinned to TORCH_VERSION
 # (2.13.0 is the CPU wheel kept locally on our machines; an unpinned `torch` pulls a multi-GB CUDA build).
+# make test runs 2 pytest-xdist workers with one torch thread each (OMP_NUM_THREADS=1) on our 2-core machines.
 # Override with e.g.  make test TORCH_VERSION=2.6.0  or pre-install your own torch into .venv.
 
 PYTHON ?= python3
@@ -36,7 +37,7 @@ demo: $(STAMP)
 NOTEBOOKS := $(wildcard tutorials/*.ipynb)
 
 test: $(STAMP)
-	$(PY) -m pytest tests $(NOTEBOOKS) --nbmake --nbmake-timeout=300 -n 2 --dist loadgroup $(PYTEST_ARGS)
+	OMP_NUM_THREADS=1 $(PY) -m pytest tests $(NOTEBOOKS) --nbmake --nbmake-timeout=300 -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 check: $(STAMP)
 	$(PY) -m geomrep check
