@@ -3,9 +3,11 @@
 - :mod:`~geomrep.graphs.operators`: sparse propagation operators from ``edge_index`` (pure torch);
 - :mod:`~geomrep.graphs.normalization`: per-graph ℓ2 and sign-fixed QR column normalisation;
 - :mod:`~geomrep.graphs.rfp`: :func:`random_feature_propagation`, :class:`AddRandomFeaturePropagationPE`;
+- :mod:`~geomrep.graphs.learned_rfp`: :class:`RandomFeaturePropagation` (in-model, learnable operator);
 - :mod:`~geomrep.graphs.sir`: :class:`SIRConv`.
 """
 
+from .learned_rfp import AttentionPropagation, RandomFeaturePropagation
 from .normalization import l2_normalize, node_positions, qr_normalize
 from .operators import OPERATORS, as_edge_index, operator_edge_weights, propagate, propagation_operator
 from .rfp import AddRandomFeaturePropagationPE, normalize_features, random_feature_propagation
@@ -24,5 +26,7 @@ __all__ = [
     "normalize_features",
     "random_feature_propagation",
     "AddRandomFeaturePropagationPE",
+    "AttentionPropagation",
+    "RandomFeaturePropagation",
     "SIRConv",
 ]
