@@ -5,6 +5,7 @@ Makefile to ``../shared/data`` when it exists). See :func:`data_root`.
 """
 
 from ._root import data_root
+from .dictionary_lookup import dictionary_lookup_graphs
 from .eeg import (
     EEGSplit,
     load_mamem_ssvep2,
@@ -12,6 +13,8 @@ from .eeg import (
     load_ssvep_exo_epochs,
     mamem_ssvep2_split,
 )
+from .tu import TU_NAMES, default_cache_dir, load_tu_dataset
+from .zinc import ZINC_SPLITS, load_zinc12k
 
 __all__ = [
     "data_root",
@@ -20,4 +23,10 @@ __all__ = [
     "mamem_ssvep2_split",
     "load_ssvep_exo_covariances",
     "load_ssvep_exo_epochs",
+    "load_zinc12k",
+    "ZINC_SPLITS",
+    "load_tu_dataset",
+    "TU_NAMES",
+    "default_cache_dir",
+    "dictionary_lookup_graphs",
 ]
