@@ -1,0 +1,19 @@
+"""Gaunt tensor products: products of spherical functions through exact 2-D Fourier / S² grid bases.
+
+Public API: :func:`gaunt_product` (functional), :class:`GauntTensorProduct` and
+:class:`GauntSelfInteraction` (modules on e3nn irreps), and the exact coefficient tables
+(:func:`gaunt_block`, :func:`gaunt_constant`, :func:`gaunt_tensor`).
+"""
+
+from .coefficients import gaunt_block, gaunt_constant, gaunt_paths, gaunt_tensor, wigner_3j_complex
+from .product import default_backend, gaunt_product
+
+__all__ = [
+    "gaunt_product",
+    "default_backend",
+    "gaunt_block",
+    "gaunt_constant",
+    "gaunt_paths",
+    "gaunt_tensor",
+    "wigner_3j_complex",
+]
