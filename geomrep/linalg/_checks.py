@@ -85,14 +85,21 @@ def check_positive_eigenvalues(L: torch.Tensor, name: str, *, allow_singular: bo
         raise ValueError(f"{name} must be {what}; found an eigenvalue {worst:.3g}")
 
 
-def check_positive_definite(A: torch.Tensor, name: str) -> None:
+def check_positive_definite(A: torch.Tensor, name: str, *, allow_singular: bool = False) -> None:
     """Raise ``ValueError`` unless a Cholesky factorisation of every matrix in ``A`` exists.
 
     Used by the matmul-only methods, which never compute eigenvalues (a Cholesky costs about a
-    sixth of one of their matrix products). Skipped under ``torch.compile``.
+    sixth of one of their matrix products). With ``allow_singular`` the factorisation is of
+    ``A + n·eps·‖A‖_F·I``, which accepts singular positive semidefinite matrices up to rounding.
+    Skipped under ``torch.compile``.
     """
     if is_tracing():
         return
+    if allow_singular:
+        n = A.shape[-1]
+        shift = n * float(torch.finfo(A.dtype).eps) * torch.linalg.matrix_norm(A)[..., None, None]
+        A = A + shift * torch.eye(n, dtype=A.dtype, device=A.device)
     _, info = torch.linalg.cholesky_ex(A)
     if bool((info != 0).any()):
-        raise ValueError(f"{name} must be symmetric positive definite (its Cholesky factorisation failed)")
+        what = "positive semidefinite" if allow_singular else "positive definite"
+        raise ValueError(f"{name} must be symmetric {what} (its Cholesky factorisation failed)")
