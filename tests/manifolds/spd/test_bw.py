@@ -1,4 +1,4 @@
-"""BW geometry vs pyriemann (distance, log, exp, geodesic) and scipy (Lyapunov inner product), float64 to 1e-8."""
+"""BW geometry vs pyriemann (distance, log, exp, geodesic) and scipy (Lyapunov inner), float64 to 1e-8."""
 
 import numpy as np
 import pytest

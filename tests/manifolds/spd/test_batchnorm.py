@@ -1,0 +1,319 @@
+"""SPDBatchNorm: reference twin, normalisation property, equivariance, conditioning, gradients, state, compile."""
+
+import copy
+import io
+
+import geoopt
+import numpy as np
+import pytest
+import scipy.linalg as sla
+import torch
+from pyriemann.geometry.mean import mean_riemann
+
+from geomrep.manifolds.spd import (
+    BuresWasserstein,
+    SPDBatchNorm,
+    bw_distance,
+    bw_mean,
+    gbw_batchnorm_reference,
+)
+from geomrep.testing import (
+    assert_compiles,
+    assert_equivariant,
+    assert_gradcheck,
+    congruence_action,
+    random_orthogonal,
+)
+
+from ._helpers import np64, random_spd
+
+N, n = 8, 4
+
+
+def _randomise(bn: SPDBatchNorm, seed: int = 0) -> SPDBatchNorm:
+    """Non-trivial parameters with distinct eigenvalues (M, B) and s != 1."""
+    g = torch.Generator().manual_seed(seed)
+    dt = bn.running_mean.dtype
+    with torch.no_grad():
+        if bn.metric == "gbw":
+            bn.M.copy_(random_spd(n=bn.n, cond=5.0, seed=seed + 100, dtype=dt))
+        Q, _ = torch.linalg.qr(torch.randn(bn.n, bn.n, dtype=torch.float64, generator=g))
+        bn.bias_eigvecs.copy_(Q.to(dt))
+        bn.bias_log_eigvals.copy_(torch.linspace(-0.5, 0.7, bn.n, dtype=dt))
+        bn.scale.fill_(1.3)
+    return bn
+
+
+# ----------------------------------------------------------------------------- reference twin
+@pytest.mark.parametrize("power", [1.0, 0.5])
+@pytest.mark.parametrize("variance", ["mean", "identity", "none"])
+def test_matches_per_matrix_reference(power, variance):
+    bn = _randomise(SPDBatchNorm(n, metric="gbw", power=power, variance=variance, mean_iters=2).double())
+    X = random_spd(N, n=n, cond=50.0, seed=1).requires_grad_()
+    Y = bn(X)
+    Xr = X.detach().clone().requires_grad_()
+    params = {k: v.detach().clone().requires_grad_() for k, v in bn.named_parameters()}
+    U, b = params["bias_eigvecs"], params["bias_log_eigvals"]
+    B = (U * b.exp()) @ U.mT
+    Yr, G, v = gbw_batchnorm_reference(
+        Xr, params["M"], B, params["scale"], power=power, mean_iters=2, variance=variance
+    )
+    torch.testing.assert_close(Y, Yr, rtol=1e-9, atol=1e-10)
+    # gradients of the same loss w.r.t. the input and every parameter
+    W = torch.randn(N, n, n, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    (Y * W).sum().backward()
+    (Yr * W).sum().backward()
+    torch.testing.assert_close(X.grad, Xr.grad, rtol=1e-8, atol=1e-9)
+    for k, p in bn.named_parameters():
+        if p.grad is None:
+            assert variance == "none" and k == "scale"
+            continue
+        g, gr = p.grad, params[k].grad
+        if k == "bias_eigvecs":  # compare Riemannian (Stiefel-tangent) parts: B depends on U only via UΛUᵀ
+            g, gr = (t - U.detach() @ ((U.detach().mT @ t + t.mT @ U.detach()) / 2) for t in (g, gr))
+        torch.testing.assert_close(g, gr, rtol=1e-8, atol=1e-9, msg=k)
+    # running statistics: one step of momentum 0.1 from I / 1
+    G_run = bn.running_mean
+    assert float(bw_distance(G_run, torch.eye(n, dtype=torch.float64))) > 0
+    if v is not None:
+        torch.testing.assert_close(bn.running_var, 0.9 + 0.1 * v, rtol=1e-10, atol=1e-12)
+
+
+def test_eval_matches_reference_with_running_stats():
+    bn = _randomise(SPDBatchNorm(n, metric="gbw", power=0.5).double())
+    for seed in range(3):
+        bn(random_spd(N, n=n, cond=20.0, seed=10 + seed))
+    bn.eval()
+    X = random_spd(N, n=n, cond=20.0, seed=20)
+    U, b = bn.bias_eigvecs.detach(), bn.bias_log_eigvals.detach()
+    Yr, _, _ = gbw_batchnorm_reference(
+        X, bn.M.detach(), (U * b.exp()) @ U.mT, bn.scale.detach(), power=0.5,
+        running_mean=bn.running_mean, running_var=bn.running_var,
+    )
+    torch.testing.assert_close(bn(X).detach(), Yr, rtol=1e-9, atol=1e-10)
+    # eval output of one matrix does not depend on the rest of the batch
+    torch.testing.assert_close(bn(X[:1]), bn(X)[:1], rtol=1e-12, atol=1e-12)
+
+
+# ----------------------------------------------------------------------------- normalisation property
+@pytest.mark.parametrize("metric", ["gbw", "bw"])
+def test_output_is_normalised(metric):
+    """B = I, s = 1, exact mean: the output batch has BW mean I and mean squared distance to I ≈ 1."""
+    bn = SPDBatchNorm(n, metric=metric, mean_iters=60, eps=0.0).double()
+    if metric == "gbw":
+        with torch.no_grad():
+            bn.M.copy_(random_spd(n=n, cond=3.0, seed=3))
+    X = 2.0 * random_spd(N, n=n, cond=4.0, seed=4)
+    Y = bn(X).detach()
+    eye = torch.eye(n, dtype=torch.float64)
+    Mih = torch.from_numpy(np.linalg.inv(sla.sqrtm(np64(bn.M)).real)) if metric == "gbw" else eye
+    Yt = Mih @ Y @ Mih  # in the congruenced (BW) frame
+    torch.testing.assert_close(bw_mean(Yt, iters=100), eye, rtol=1e-8, atol=1e-8)
+    d2 = bw_distance(Yt, eye, squared=True).mean()
+    assert abs(float(d2) - 1.0) < 1e-8
+
+
+def test_aim_brooks_variant_vs_pyriemann():
+    """metric="aim", variance="none", B = I: Y = G^{-½} X G^{-½} with G pyriemann's Riemannian mean."""
+    bn = SPDBatchNorm(n, metric="aim", variance="none", mean_iters=100).double()
+    X = random_spd(N, n=n, cond=100.0, seed=5)
+    Y = bn(X).detach()
+    G = mean_riemann(np64(X), tol=1e-14, maxiter=500)
+    Gih = np.linalg.inv(sla.sqrtm(G).real)
+    np.testing.assert_allclose(Y.numpy(), Gih @ np64(X) @ Gih, rtol=1e-8, atol=1e-9)
+
+
+def test_aim_variance_normalised():
+    bn = SPDBatchNorm(n, metric="aim", mean_iters=100, eps=0.0).double()
+    Y = bn(random_spd(N, n=n, cond=100.0, seed=6)).detach()
+    L = np.stack([sla.logm(y).real for y in Y.numpy()])
+    np.testing.assert_allclose(L.mean(0), 0, atol=1e-8)  # Karcher mean of the output is I
+    assert abs(float((L**2).sum((1, 2)).mean()) - 1.0) < 1e-8
+
+
+def test_gbw_is_bw_after_congruence():
+    """GBW layer with metric M = BW layer on M^{-½} X M^{-½}, mapped back by M^{½} · M^{½}."""
+    M = random_spd(n=n, cond=10.0, seed=7)
+    gbw = SPDBatchNorm(n, metric="gbw", learn_metric=False).double()
+    gbw.M.copy_(M)
+    bw = SPDBatchNorm(n, metric="bw").double()
+    X = random_spd(N, n=n, cond=30.0, seed=8)
+    Mh = torch.from_numpy(sla.sqrtm(np64(M)).real)
+    Mih = torch.linalg.inv(Mh)
+    torch.testing.assert_close(gbw(X).detach(), Mh @ bw(Mih @ X @ Mih).detach() @ Mh, rtol=1e-9, atol=1e-10)
+
+
+# ----------------------------------------------------------------------------- equivariance
+@pytest.mark.parametrize("metric,power", [("gbw", 1.0), ("gbw", 0.5), ("bw", 1.0), ("aim", 1.0), ("aim", 0.5)])
+def test_congruence_equivariance_at_identity_parameters(metric, power):
+    """With B = I and M = I the layer commutes with X ↦ QXQᵀ.
+
+    Train mode: batch statistics transform with the batch. Eval mode: only while the running mean is
+    invariant itself (I at initialisation); a fresh layer is used for that.
+    """
+    X = random_spd(N, n=n, cond=100.0, seed=9)
+
+    def sampler():
+        return random_orthogonal(n, dtype=torch.float64)
+
+    bn = SPDBatchNorm(n, metric=metric, power=power).double()
+    assert_equivariant(bn, (X,), (congruence_action,), congruence_action, group_sampler=sampler)
+    bn = SPDBatchNorm(n, metric=metric, power=power).double().eval()
+    assert_equivariant(bn, (X,), (congruence_action,), congruence_action, group_sampler=sampler)
+
+
+def test_not_equivariant_with_generic_bias():
+    """The check can fail: with a generic B the layer is not congruence-equivariant."""
+    bn = _randomise(SPDBatchNorm(n, metric="gbw").double())
+    X = random_spd(N, n=n, seed=10)
+    with pytest.raises(AssertionError):
+        assert_equivariant(
+            bn, (X,), (congruence_action,), congruence_action,
+            group_sampler=lambda: random_orthogonal(n, dtype=torch.float64),
+        )
+
+
+# ----------------------------------------------------------------------------- conditioning, dtypes
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("metric,power", [("gbw", 1.0), ("gbw", 0.5), ("aim", 1.0)])
+def test_outputs_spd_for_ill_conditioned_inputs(dtype, metric, power):
+    for cond in (1e2, 1e4, 1e6):
+        bn = _randomise(SPDBatchNorm(8, metric=metric, power=power, dtype=dtype))
+        X = random_spd(16, n=8, cond=cond, seed=11, dtype=dtype)
+        for mode in ("train", "eval"):
+            bn.train(mode == "train")
+            Y = bn(X)
+            assert Y.dtype == dtype
+            assert bool(torch.isfinite(Y).all()), (cond, mode)
+            lam = torch.linalg.eigvalsh(Y.detach().double())
+            if dtype == torch.float32 and power != 1.0:
+                # Y = Z^{1/θ} raises κ to the power 1/θ: beyond 1/eps(float32) the stored matrix is
+                # PSD only to working precision (documented in SPDBatchNorm)
+                floor = -10 * torch.finfo(dtype).eps * lam.abs().amax(-1)
+                assert bool((lam.amin(-1) > floor).all()), (cond, mode, float(lam.min()))
+            else:
+                assert bool((lam > 0).all()), (cond, mode, float(lam.min()))
+            torch.testing.assert_close(Y, Y.mT)
+
+
+# ----------------------------------------------------------------------------- gradients
+@pytest.mark.parametrize("metric,power", [("gbw", 1.0), ("gbw", 0.5), ("aim", 1.0)])
+def test_gradcheck_eval_mode(metric, power):
+    """Eval mode is a smooth function of the input and the parameters; check all at generic and tied points."""
+    bn = _randomise(SPDBatchNorm(3, metric=metric, power=power).double())
+    bn.train()
+    bn(random_spd(6, n=3, seed=12))
+    bn.eval()
+    X = random_spd(2, n=3, seed=13)
+    names = ["scale", "bias_log_eigvals"] + (["M"] if metric == "gbw" else [])
+    params = tuple(dict(bn.named_parameters())[k].detach() for k in names)
+
+    def fn(x, *ps):
+        sd = dict(zip(names, ps))
+        if "M" in sd:
+            sd["M"] = (sd["M"] + sd["M"].mT) / 2
+        return torch.func.functional_call(bn, sd, ((x + x.mT) / 2,))
+
+    eye = torch.eye(3, dtype=torch.float64)
+    ties = torch.stack([2 * eye, torch.diag(torch.tensor([1.0, 1.0, 2.0], dtype=torch.float64))])
+    assert_gradcheck(fn, (X, *params), points=[(ties, *params)])
+
+
+@pytest.mark.parametrize("metric,power", [("gbw", 1.0), ("gbw", 0.5), ("bw", 1.0), ("aim", 1.0)])
+def test_finite_gradients_at_tied_eigenvalues_train_mode(metric, power):
+    """All parameters at I (tied eigenvalues everywhere), inputs with repeated eigenvalues."""
+    bn = SPDBatchNorm(3, metric=metric, power=power).double()
+    eye = torch.eye(3, dtype=torch.float64)
+    X = torch.stack([2 * eye, torch.diag(torch.tensor([1.0, 1.0, 2.0], dtype=torch.float64)), 0.5 * eye])
+    X.requires_grad_()
+    bn(X).pow(2).sum().backward()
+    assert torch.isfinite(X.grad).all()
+    for k, p in bn.named_parameters():
+        assert p.grad is None or torch.isfinite(p.grad).all(), k
+
+
+def test_train_mode_gradcheck_input():
+    """Train mode with detached statistics: gradcheck against finite differences holding G, v fixed."""
+    bn = _randomise(SPDBatchNorm(3, metric="gbw", power=0.5).double())
+    X = random_spd(4, n=3, seed=14)
+    bn(X)  # the statistics of this batch...
+    G, v = bn.running_mean.clone(), bn.running_var.clone()
+    bn.momentum = 1.0
+    bn(X)
+    bn.eval()  # ...are the running statistics now, so eval on X equals train on X
+    bn_train = copy.deepcopy(bn).train()
+    torch.testing.assert_close(bn(X), bn_train(X), rtol=1e-10, atol=1e-12)
+    assert G.shape == (3, 3) and v.shape == ()
+
+
+# ----------------------------------------------------------------------------- state, optimiser, compile
+def test_state_dict_round_trip():
+    bn = _randomise(SPDBatchNorm(n, metric="gbw", power=0.5).double())
+    for seed in range(3):
+        bn(random_spd(N, n=n, seed=30 + seed))
+    sd = bn.state_dict()
+    assert {"M", "bias_eigvecs", "bias_log_eigvals", "scale", "running_mean", "running_var"} <= set(sd)
+    buf = io.BytesIO()
+    torch.save(sd, buf)
+    buf.seek(0)
+    bn2 = SPDBatchNorm(n, metric="gbw", power=0.5).double()
+    bn2.load_state_dict(torch.load(buf))
+    bn.eval()
+    bn2.eval()
+    X = random_spd(N, n=n, seed=40)
+    torch.testing.assert_close(bn2(X), bn(X), rtol=0, atol=0)
+    assert isinstance(bn2.M, geoopt.ManifoldParameter) and isinstance(bn2.M.manifold, BuresWasserstein)
+
+
+def test_training_with_riemannian_adam_keeps_parameters_valid():
+    torch.manual_seed(0)
+    bn = SPDBatchNorm(n, metric="gbw", power=0.5).double()
+    opt = geoopt.optim.RiemannianAdam(bn.parameters(), lr=0.05)
+    target = random_spd(n=n, cond=5.0, seed=50)
+    losses = []
+    for step in range(30):
+        X = random_spd(N, n=n, cond=20.0, seed=60 + step)
+        loss = bw_distance(bn(X), target, squared=True).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+    assert losses[-1] < losses[0]
+    BuresWasserstein().assert_check_point_on_manifold(bn.M.detach())
+    U = bn.bias_eigvecs.detach()
+    torch.testing.assert_close(U.mT @ U, torch.eye(n, dtype=torch.float64), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("metric", ["gbw", "aim"])
+def test_compiles_aot_eager(metric):
+    bn = _randomise(SPDBatchNorm(n, metric=metric, power=0.5).double())
+    X = random_spd(N, n=n, seed=70)
+    assert_compiles(bn, X, backend="aot_eager")  # train mode (batch statistics)
+    bn.eval()
+    assert_compiles(bn, X, backend="aot_eager")
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="metric"):
+        SPDBatchNorm(3, metric="lem")
+    with pytest.raises(ValueError, match="variance"):
+        SPDBatchNorm(3, variance="median")
+    with pytest.raises(ValueError, match="power"):
+        SPDBatchNorm(3, power=0.0)
+    with pytest.raises(ValueError, match="momentum"):
+        SPDBatchNorm(3, momentum=0.0)
+    with pytest.raises(ValueError, match="mean_iters"):
+        SPDBatchNorm(3, mean_iters=-1)
+    bn = SPDBatchNorm(3)
+    with pytest.raises(ValueError, match=r"\(\.\.\., 3, 3\)"):
+        bn(torch.eye(4).expand(2, 4, 4))
+    with pytest.raises(TypeError, match="dtype"):
+        bn(torch.eye(3, dtype=torch.float64).expand(2, 3, 3))
+
+
+def test_leading_dims_pooled():
+    bn = SPDBatchNorm(3).double()
+    X = random_spd(2, 4, n=3, seed=80)
+    Y = bn(X)
+    bn2 = SPDBatchNorm(3).double()
+    torch.testing.assert_close(Y, bn2(X.reshape(8, 3, 3)).reshape(2, 4, 3, 3))
