@@ -1,4 +1,4 @@
-"""SPDBatchNorm: reference twin, normalisation property, equivariance, conditioning, gradients, state, compile."""
+"""SPDBatchNorm: reference twin, normalisation, equivariance, conditioning, gradients, state, compile."""
 
 import copy
 import io
@@ -144,7 +144,9 @@ def test_gbw_is_bw_after_congruence():
 
 
 # ----------------------------------------------------------------------------- equivariance
-@pytest.mark.parametrize("metric,power", [("gbw", 1.0), ("gbw", 0.5), ("bw", 1.0), ("aim", 1.0), ("aim", 0.5)])
+@pytest.mark.parametrize(
+    "metric,power", [("gbw", 1.0), ("gbw", 0.5), ("bw", 1.0), ("aim", 1.0), ("aim", 0.5)]
+)
 def test_congruence_equivariance_at_identity_parameters(metric, power):
     """With B = I and M = I the layer commutes with X ↦ QXQᵀ.
 
@@ -199,7 +201,7 @@ def test_outputs_spd_for_ill_conditioned_inputs(dtype, metric, power):
 # ----------------------------------------------------------------------------- gradients
 @pytest.mark.parametrize("metric,power", [("gbw", 1.0), ("gbw", 0.5), ("aim", 1.0)])
 def test_gradcheck_eval_mode(metric, power):
-    """Eval mode is a smooth function of the input and the parameters; check all at generic and tied points."""
+    """Eval mode is smooth in the input and the parameters: gradcheck at generic and tied points."""
     bn = _randomise(SPDBatchNorm(3, metric=metric, power=power).double())
     bn.train()
     bn(random_spd(6, n=3, seed=12))

@@ -105,7 +105,8 @@ def test_covpool_vs_numpy_cov():
     np.testing.assert_allclose(C.numpy(), ref, rtol=1e-12, atol=1e-13)
     C2 = CovPool(eps=1e-3, relative=True)(S)
     tau = np.trace(ref, axis1=1, axis2=2) / 8
-    np.testing.assert_allclose(C2.numpy(), ref + 1e-3 * tau[:, None, None] * np.eye(8), rtol=1e-12, atol=1e-13)
+    ridge = 1e-3 * tau[:, None, None] * np.eye(8)
+    np.testing.assert_allclose(C2.numpy(), ref + ridge, rtol=1e-12, atol=1e-13)
     # short signals (T < c): still SPD thanks to the ridge
     C3 = CovPool(eps=1e-3)(torch.randn(2, 8, 4, dtype=torch.float64, generator=g))
     assert bool((torch.linalg.eigvalsh(C3) > 0).all())
