@@ -7,9 +7,11 @@ Public API: :func:`gaunt_product` (functional), :class:`GauntTensorProduct` and
 
 from .coefficients import gaunt_block, gaunt_constant, gaunt_paths, gaunt_tensor, wigner_3j_complex
 from .product import default_backend, gaunt_product
+from .tensor_product import GauntTensorProduct
 
 __all__ = [
     "gaunt_product",
+    "GauntTensorProduct",
     "default_backend",
     "gaunt_block",
     "gaunt_constant",
