@@ -5,7 +5,20 @@ from __future__ import annotations
 import functools
 from fractions import Fraction
 
-__all__ = ["binomial_series", "pade_sqrt"]
+import torch
+
+__all__ = ["binomial_series", "pade_sqrt", "cached_constant"]
+
+
+def cached_constant(fn, *args):
+    """Call an ``lru_cache``-wrapped constant builder; under ``torch.compile`` call the plain function.
+
+    Dynamo does not honour ``lru_cache`` (it warns and traces the wrapped function); the builders are
+    pure Python on floats, so tracing the uncached function yields the same constants.
+    """
+    if torch.compiler.is_compiling():
+        return fn.__wrapped__(*args)
+    return fn(*args)
 
 
 @functools.lru_cache(maxsize=64)

@@ -19,6 +19,7 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from ._checks import check_positive_definite, check_positive_eigenvalues, check_square_float, check_symmetric
+from ._series import cached_constant
 from .scaled_newton_schulz import default_cond, sign_schedule, upper_scale
 from .spectral import sym
 
@@ -67,7 +68,7 @@ def lyapunov_sign(
     n = A.shape[-1]
     kappa = default_cond(A.dtype) if cond is None else float(cond)
     tol = max(float(torch.finfo(A.dtype).eps), 1e-15)
-    alphas = sign_schedule(1.0 / (kappa * n**0.125), tol) + (1.0,) * extra_steps
+    alphas = cached_constant(sign_schedule, 1.0 / (kappa * n**0.125), tol) + (1.0,) * extra_steps
     c, B, B2 = upper_scale(A)
     Cm = C / c
     eye = torch.eye(n, dtype=A.dtype, device=A.device)

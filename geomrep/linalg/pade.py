@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import torch
 
-from ._series import pade_sqrt
+from ._series import cached_constant, pade_sqrt
 
 __all__ = ["sqrtm_pade", "DEFAULT_DEGREE"]
 
@@ -64,7 +64,7 @@ def sqrtm_pade(A: torch.Tensor, *, degree: int | None = None) -> tuple[torch.Ten
     m = DEFAULT_DEGREE if degree is None else int(degree)
     if m < 1:
         raise ValueError(f"degree must be >= 1, got {degree}")
-    p, q = pade_sqrt(m)
+    p, q = cached_constant(pade_sqrt, m)
     norm = torch.linalg.matrix_norm(A).clamp_min(torch.finfo(A.dtype).tiny)[..., None, None]
     eye = torch.eye(A.shape[-1], dtype=A.dtype, device=A.device)
     powers = _matrix_powers(eye - A / norm, m)

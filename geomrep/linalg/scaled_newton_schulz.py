@@ -38,6 +38,8 @@ import math
 
 import torch
 
+from ._series import cached_constant
+
 __all__ = ["sign_schedule", "upper_scale", "sqrtm_scaled_ns", "default_cond", "MAX_STEPS"]
 
 #: Hard cap on the number of iteration steps in a schedule.
@@ -131,7 +133,7 @@ def sqrtm_scaled_ns(
     kappa = default_cond(A.dtype) if cond is None else float(cond)
     if not kappa >= 1.0:
         raise ValueError(f"cond must be >= 1, got {cond}")
-    alphas = sign_schedule(1.0 / math.sqrt(kappa * n**0.125), _tol(A.dtype))
+    alphas = cached_constant(sign_schedule, 1.0 / math.sqrt(kappa * n**0.125), _tol(A.dtype))
     c, Ah, Ah2 = upper_scale(A)
     eye = torch.eye(n, dtype=A.dtype, device=A.device)
     # first step with Z_0 = I, W_0 = Â: T_0 = α/2 (3I − α² Â), Y_1 = Â T_0, Z_1 = T_0 (no product)

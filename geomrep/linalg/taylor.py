@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import torch
 
-from ._series import binomial_series
+from ._series import binomial_series, cached_constant
 from .pade import _matrix_powers, _poly
 
 __all__ = ["sqrtm_taylor", "DEFAULT_DEGREE"]
@@ -51,7 +51,7 @@ def sqrtm_taylor(A: torch.Tensor, *, degree: int | None = None) -> tuple[torch.T
     norm = torch.linalg.matrix_norm(A).clamp_min(torch.finfo(A.dtype).tiny)[..., None, None]
     eye = torch.eye(A.shape[-1], dtype=A.dtype, device=A.device)
     powers = _matrix_powers(eye - A / norm, K)
-    S = _poly(binomial_series(0.5, K), powers)
-    R = _poly(binomial_series(-0.5, K), powers)
+    S = _poly(cached_constant(binomial_series, 0.5, K), powers)
+    R = _poly(cached_constant(binomial_series, -0.5, K), powers)
     sc = norm.sqrt()
     return S * sc, R / sc

@@ -38,3 +38,44 @@ def test_batch_broadcast():
     X = solve_lyapunov(A, C)
     assert X.shape == (2, 3, 4, 4)
     assert rel_err(A @ X + X @ A, C.expand(2, 3, 4, 4)) < 1e-12
+
+
+@pytest.mark.parametrize("cond", [1.0, 1e3, 1e6])
+@pytest.mark.parametrize("symmetric", [True, False])
+def test_ns_matches_scipy(cond, symmetric):
+    A = spd_with_cond(8, cond, seed=2)
+    C = torch.randn(8, 8, dtype=F64, generator=torch.Generator().manual_seed(3))
+    if symmetric:
+        C = sym(C)
+    X = solve_lyapunov(A, C, method="ns")
+    ref = sl.solve_continuous_lyapunov(A.numpy(), C.numpy())
+    assert rel_err(X, ref) < 1e-9
+
+
+@pytest.mark.parametrize("point", range(3))
+def test_ns_gradcheck(point):
+    A = [*degenerate_points(), random_spd(4, seed=3)][point]
+    C = torch.randn(4, 4, dtype=F64, generator=torch.Generator().manual_seed(1))
+    assert torch.autograd.gradcheck(
+        lambda X, Y: solve_lyapunov(sym(X), Y, method="ns"), (A.clone().requires_grad_(), C.requires_grad_())
+    )
+
+
+def test_float32_ns_accuracy():
+    A = spd_with_cond(32, 1e3, seed=1)
+    C = sym(torch.randn(32, 32, dtype=F64, generator=torch.Generator().manual_seed(0)))
+    ref = sl.solve_continuous_lyapunov(A.numpy(), C.numpy())
+    assert rel_err(solve_lyapunov(A.float(), C.float(), method="ns"), ref) < 1e-4
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="positive definite"):
+        solve_lyapunov(-torch.eye(3, dtype=F64), torch.eye(3, dtype=F64))
+    with pytest.raises(ValueError, match="positive definite"):
+        solve_lyapunov(-torch.eye(3, dtype=F64), torch.eye(3, dtype=F64), method="ns")
+    with pytest.raises(ValueError, match="method"):
+        solve_lyapunov(torch.eye(3), torch.eye(3), method="bogus")
+    with pytest.raises(ValueError, match="C must have"):
+        solve_lyapunov(torch.eye(3), torch.eye(4))
+    with pytest.raises(ValueError, match="dtype"):
+        solve_lyapunov(torch.eye(3), torch.eye(3, dtype=F64))

@@ -49,3 +49,67 @@ def test_bad_input(fn, bad, match):
 def test_unknown_method():
     with pytest.raises(ValueError, match="method"):
         sqrtm(torch.eye(2), method="nope")
+
+
+# --- equivariance, compile, methods through the public dispatch --------------------------------------
+
+ALL = ["eig", "sns", "ns", "mpa", "mtp"]
+
+
+@pytest.mark.parametrize("method", ALL)
+def test_congruence_equivariance(method):
+    """sqrtm(Q A Qᵀ) = Q sqrtm(A) Qᵀ for orthogonal Q (every method is a matrix function)."""
+    from geomrep.testing import assert_equivariant, congruence_action, random_orthogonal
+
+    A = random_spd(6, batch=(2,), seed=4)
+    gen = torch.Generator().manual_seed(0)
+    for fn in (lambda X: sqrtm(X, method=method), lambda X: invsqrtm(X, method=method)):
+        assert_equivariant(
+            fn,
+            (A,),
+            (congruence_action,),
+            congruence_action,
+            group_sampler=lambda: random_orthogonal(6, dtype=F64, generator=gen),
+        )
+
+
+@pytest.mark.parametrize("method", ALL)
+def test_compile_aot_eager(method):
+    from geomrep.testing import assert_compiles
+
+    A = random_spd(5, batch=(2,), seed=4)
+    assert_compiles(lambda X: sqrtm_invsqrtm(X, method=method), A, backend="aot_eager", fullgraph=True)
+    Ar = A.clone().requires_grad_()
+    cfn = torch.compile(lambda X: sqrtm(X, method=method).sum(), backend="aot_eager", fullgraph=True)
+    (g,) = torch.autograd.grad(cfn(Ar), Ar)
+    (g0,) = torch.autograd.grad(sqrtm(Ar, method=method).sum(), Ar)
+    assert torch.allclose(g, g0, atol=1e-12)
+
+
+def test_compile_inductor_sns():
+    from geomrep.testing import assert_compiles
+
+    A = random_spd(8, batch=(3,), seed=4, dtype=torch.float32)
+    assert_compiles(lambda X: sqrtm(X, method="sns"), A, backend="inductor")
+
+
+def test_float32_auto_targets():
+    """'auto' (eig on CPU) in float32: ≤ 1e-5 at κ = 1e4 and ≤ 3e-4 at κ = 1e6 (issue targets, n = 64)."""
+    for cond, bound in [(1e4, 1e-5), (1e6, 3e-4)]:
+        A = spd_with_cond(64, cond, batch=(4,), seed=8).float()
+        ref = np.stack([np.real(sl.sqrtm(a)) for a in A.double().numpy()])
+        assert rel_err(sqrtm(A), ref) <= bound, cond
+
+
+def test_select_method_cpu_is_eig():
+    from geomrep.linalg import select_method
+
+    assert select_method(torch.eye(2)) == "eig"
+    assert select_method(torch.eye(2, dtype=F64)) == "eig"
+
+
+def test_validation_skipped_under_compile():
+    """Data-dependent checks do not break the graph (fullgraph=True would raise otherwise)."""
+    A = random_spd(4, seed=1)
+    out = torch.compile(lambda X: invsqrtm(X, method="sns"), backend="aot_eager", fullgraph=True)(A)
+    assert torch.isfinite(out).all()
