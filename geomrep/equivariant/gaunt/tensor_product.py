@@ -222,12 +222,18 @@ class GauntTensorProduct(nn.Module):
             outer = (a.unsqueeze(-1) * b.unsqueeze(-2)).reshape(rows * c, -1)
             return (outer @ g.reshape(-1, g.shape[-1])).t().reshape(-1, rows, c)
         grid = self._grids[i]
-        t1 = tuple(self._table(f"syn1_{i}_{j}", x1t.dtype) for j in range(2 if grid.backend == "fft" else 3))
-        t2 = tuple(self._table(f"syn2_{i}_{j}", x1t.dtype) for j in range(2 if grid.backend == "fft" else 3))
+        t1 = tuple(self._table(f"syn1_{i}_{j}", x1t.dtype) for j in range(3 if grid.backend == "fft" else 4))
+        t2 = tuple(self._table(f"syn2_{i}_{j}", x1t.dtype) for j in range(3 if grid.backend == "fft" else 4))
         ta = tuple(self._table(f"ana_{i}_{j}", x1t.dtype) for j in range(2 if grid.backend == "fft" else 3))
-        f1 = synthesis(x1t, grid, t1).view(grid.n_alpha, grid.n_beta, rows, self.mul1)
-        f2 = synthesis(x2t, grid, t2).view(grid.n_alpha, grid.n_beta, rows, self.mul2)
-        p = (f1 * f2).reshape(grid.n_alpha, grid.n_beta, rows * c)
+        f1, f2 = synthesis(x1t, grid, t1), synthesis(x2t, grid, t2)
+        if grid.backend == "fft":  # (B, Mβ, Mα) with B = rows · mul
+            f1 = f1.view(rows, self.mul1, grid.n_beta, grid.n_alpha)
+            f2 = f2.view(rows, self.mul2, grid.n_beta, grid.n_alpha)
+            p = (f1 * f2).reshape(rows * c, grid.n_beta, grid.n_alpha)
+        else:  # (Nα, Nβ, B)
+            f1 = f1.view(grid.n_alpha, grid.n_beta, rows, self.mul1)
+            f2 = f2.view(grid.n_alpha, grid.n_beta, rows, self.mul2)
+            p = (f1 * f2).reshape(grid.n_alpha, grid.n_beta, rows * c)
         return analysis(p, grid, ta).view(-1, rows, c)
 
     def forward(self, x1: torch.Tensor, x2: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
@@ -255,7 +261,7 @@ class GauntTensorProduct(nn.Module):
         if not self.internal_weights:
             weight = weight.expand(lead + self.weight_shape).reshape((rows,) + self.weight_shape)
         acc = {}
-        for i, (_, _, k3, _, _, l3) in enumerate(self.pairs):
+        for i, (_, _, k3, _, _, _l3) in enumerate(self.pairs):
             x1t = self._gather(x1, getattr(self, f"in1_index_{i}"), self.mul1)
             x2t = self._gather(x2, getattr(self, f"in2_index_{i}"), self.mul2)
             y = self._product(i, x1t, x2t, rows)  # ((l3+1)², rows, C)

@@ -64,11 +64,18 @@ def sample_grid(backend: str, product_degree: int, lmax_out: int) -> SampleGrid:
 @cache
 def synthesis_tables(lmax: int, grid: SampleGrid) -> tuple[torch.Tensor, ...]:
     """float64 tables for :func:`synthesis` (cached)."""
+    n = (lmax + 1) ** 2
     if grid.backend == "fft":
         mats, index = fourier_synthesis_tables(lmax, grid.n_beta)
-        return mats, index.reshape(-1)
+        return mats, index.reshape(-1), _inverse(_valid(index, mats), n)
     polar, index, azimuth = grid_synthesis_tables(lmax, grid.n_beta, grid.n_alpha)
-    return polar, index.reshape(-1), azimuth
+    return polar, index.reshape(-1), _inverse(_valid(index, polar), n), azimuth
+
+
+def _valid(index: torch.Tensor, mats: torch.Tensor) -> torch.Tensor:
+    """``index`` with padding positions (all-zero matrix columns) replaced by -1."""
+    used = mats.abs().amax(dim=1) > 0  # (rows, l)
+    return torch.where(used, index, torch.full_like(index, -1)).reshape(-1)
 
 
 @cache
@@ -77,6 +84,58 @@ def analysis_tables(lmax_out: int, grid: SampleGrid) -> tuple[torch.Tensor, ...]
     if grid.backend == "fft":
         return fourier_analysis_tables(lmax_out, grid.n_beta)
     return grid_analysis_tables(lmax_out, grid.n_beta, grid.n_alpha)
+
+
+def _inverse(index: torch.Tensor, n_rows: int) -> torch.Tensor:
+    """Position in ``index`` of the first occurrence of each row ``0..n_rows-1``."""
+    inv = torch.full((n_rows,), -1, dtype=torch.int64)
+    for pos in range(index.numel() - 1, -1, -1):
+        if index[pos] >= 0:
+            inv[index[pos]] = pos
+    if (inv < 0).any():
+        raise ValueError("every input row must be gathered at least once")
+    return inv
+
+
+class _GatherRows(torch.autograd.Function):
+    """``x.index_select(0, index)`` whose backward is a gather, not a scatter.
+
+    Valid when every row of ``x`` is taken once at position ``inverse[i]`` and any other position
+    that repeats a row receives an identically zero gradient (padding positions multiplied by zero
+    matrix columns downstream). The backward uses differentiable ops, so higher derivatives work.
+    """
+
+    @staticmethod
+    def forward(x, index, inverse):
+        return x.index_select(0, index)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[2])
+
+    @staticmethod
+    def backward(ctx, grad):
+        (inverse,) = ctx.saved_tensors
+        return grad.index_select(0, inverse), None, None
+
+
+class _SelectRows(torch.autograd.Function):
+    """``x.index_select(0, index)`` for an injective ``index``; backward is an ``index_copy``."""
+
+    @staticmethod
+    def forward(x, index):
+        return x.index_select(0, index)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[1])
+        ctx.n_rows = inputs[0].shape[0]
+
+    @staticmethod
+    def backward(ctx, grad):
+        (index,) = ctx.saved_tensors
+        full = grad.new_zeros((ctx.n_rows,) + grad.shape[1:])
+        return full.index_copy(0, index, grad), None
 
 
 @lru_cache(maxsize=256)
@@ -104,19 +163,22 @@ def synthesis(xt: torch.Tensor, grid: SampleGrid, tables: tuple[torch.Tensor, ..
         tables: :func:`synthesis_tables` output cast to ``xt``'s dtype/device.
 
     Returns:
-        samples ``(Nα, Nβ, B)``.
+        samples: ``(Nα, Nβ, B)`` for ``"grid"``, ``(B, Mβ, Mα)`` for ``"fft"`` (each backend's fastest
+        layout; only :func:`analysis` of the same grid reads them).
     """
     b = xt.shape[-1]
     if grid.backend == "fft":
-        mats, index = tables
+        mats, index, inverse = tables
         n_rows, _, lp1 = mats.shape
-        xg = xt.index_select(0, index).view(n_rows, lp1, b)
+        xg = _GatherRows.apply(xt, index, inverse).view(n_rows, lp1, b)
         spec = torch.bmm(mats, xg).view(n_rows // 2, 2, grid.n_beta, b)
-        spec = torch.complex(spec[:, 0], spec[:, 1])  # (v, u, B)
-        return torch.fft.irfft2(spec, s=(grid.n_beta, grid.n_alpha), dim=(1, 0), norm="forward")
-    polar, index, azimuth = tables
+        # batch-first, (u, v) contiguous for the FFT: (B, Mβ, V, 2) -> complex (B, Mβ, V)
+        spec = torch.view_as_complex(spec.permute(3, 2, 0, 1).contiguous())
+        f = torch.fft.irfft2(spec, s=(grid.n_beta, grid.n_alpha), norm="forward")  # (B, Mβ, Mα)
+        return f
+    polar, index, inverse, azimuth = tables
     n_m, _, lp1 = polar.shape
-    xg = xt.index_select(0, index).view(n_m, lp1, b)
+    xg = _GatherRows.apply(xt, index, inverse).view(n_m, lp1, b)
     g = torch.bmm(polar, xg)  # (2L+1, Nβ, B)
     return torch.mm(azimuth, g.view(n_m, -1)).view(grid.n_alpha, grid.n_beta, b)
 
@@ -125,7 +187,7 @@ def analysis(p: torch.Tensor, grid: SampleGrid, tables: tuple[torch.Tensor, ...]
     """SH coefficients (up to the tables' ``lmax_out``) of the function sampled as ``p`` on ``grid``.
 
     Args:
-        p: samples ``(Nα, Nβ, B)`` of a function whose degree the grid resolves.
+        p: samples (layout of :func:`synthesis`) of a function whose degree the grid resolves.
         grid: the sampling grid.
         tables: :func:`analysis_tables` output cast to ``p``'s dtype/device.
 
@@ -136,12 +198,13 @@ def analysis(p: torch.Tensor, grid: SampleGrid, tables: tuple[torch.Tensor, ...]
     if grid.backend == "fft":
         mats, index = tables
         v = mats.shape[0]
-        spec = torch.fft.rfft2(p, dim=(1, 0), norm="forward")[:v]  # (v, u, B)
-        re_im = torch.view_as_real(spec).permute(0, 3, 1, 2).reshape(v, 1, 2 * grid.n_beta, b)
+        b = p.shape[0]
+        spec = torch.fft.rfft2(p, norm="forward")[..., :v]  # (B, Mβ, v)
+        re_im = torch.view_as_real(spec).permute(2, 3, 1, 0).reshape(v, 1, 2 * grid.n_beta, b)
         y = torch.matmul(mats, re_im)  # (v, 2, Lout+1, B)
-        return y.reshape(-1, b).index_select(0, index)
+        return _SelectRows.apply(y.reshape(-1, b), index)
     azimuth, polar, index = tables
     n_m = azimuth.shape[0]
     h = torch.mm(azimuth, p.reshape(grid.n_alpha, -1)).view(n_m, grid.n_beta, b)
     y = torch.bmm(polar, h)  # (2Lout+1, Lout+1, B)
-    return y.reshape(-1, b).index_select(0, index)
+    return _SelectRows.apply(y.reshape(-1, b), index)

@@ -1,4 +1,4 @@
-"""GauntTensorProduct: vs e3nn TensorProduct (Gaunt paths), O(3) equivariance up to L = 12, training plumbing."""
+"""GauntTensorProduct: vs e3nn TensorProduct (Gaunt paths), O(3) equivariance up to L = 12, plumbing."""
 
 import copy
 import io
@@ -170,7 +170,7 @@ def test_output_variance_is_normalised():
     irreps = _irreps(64, 4)
     tp = GauntTensorProduct(irreps, _irreps(64, 4), irreps)
     y = tp(torch.randn(200, irreps.dim), torch.randn(200, irreps.dim))
-    for (mul, ir), sl in zip(irreps, irreps.slices()):
+    for (_mul, ir), sl in zip(irreps, irreps.slices()):
         assert 0.7 < y[:, sl].pow(2).mean().item() < 1.4, ir
 
 
