@@ -23,7 +23,7 @@ it slow and inaccurate for spread spectra, and this method fixes both:
 ``Y`` and ``Z`` are symmetrised every step (polynomials in ``Â``, symmetric in exact arithmetic);
 ``W = Z Y`` must *not* be: symmetrising it decouples the rounding errors of ``Y`` and ``Z`` and the
 iteration becomes unstable (measured: error 1e-8 instead of 4e-15 at κ = 1e4 in float64).
-Steps for a design condition number ``κ`` (n = 64, to float64 precision): 8 at ``κ = 10²``,
+Steps for a design condition number ``κ`` (n = 64, to float64 precision): 7 at ``κ = 10²``,
 9 at ``10³``, 10 at ``10⁴``, 12 at ``10⁶``; total products ``2 + 3·(steps − 1)``.
 
 Accuracy envelope (measured, ``benchmarks/results/linalg.md``): see :func:`sqrtm_scaled_ns`.
@@ -64,7 +64,7 @@ def sign_schedule(ell0: float, tol: float) -> tuple[float, ...]:
 
     Example:
         >>> len(sign_schedule(1e-3, 1e-14))
-        10
+        12
     """
     if not 0.0 < ell0 <= 1.0:
         raise ValueError(f"ell0 must lie in (0, 1], got {ell0}")

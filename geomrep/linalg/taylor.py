@@ -42,7 +42,7 @@ def sqrtm_taylor(A: torch.Tensor, *, degree: int | None = None) -> tuple[torch.T
     Example:
         >>> A = torch.tensor([[1.0, 0.0], [0.0, 0.9]], dtype=torch.float64)
         >>> S, R = sqrtm_taylor(A)
-        >>> bool((S - A.sqrt()).abs().max() < 1e-8)
+        >>> bool((S - A.sqrt()).abs().max() < 1e-6)
         True
     """
     K = DEFAULT_DEGREE if degree is None else int(degree)
