@@ -1,3 +1,5 @@
-"""geomrep.equivariant (filled by later issues)."""
+"""Equivariant layers: Gaunt tensor products (:mod:`geomrep.equivariant.gaunt`)."""
 
-__all__ = []
+from .gaunt import GauntSelfInteraction, GauntTensorProduct, gaunt_product
+
+__all__ = ["gaunt_product", "GauntTensorProduct", "GauntSelfInteraction"]

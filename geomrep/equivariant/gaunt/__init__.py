@@ -7,11 +7,13 @@ Public API: :func:`gaunt_product` (functional), :class:`GauntTensorProduct` and
 
 from .coefficients import gaunt_block, gaunt_constant, gaunt_paths, gaunt_tensor, wigner_3j_complex
 from .product import default_backend, gaunt_product
+from .self_interaction import GauntSelfInteraction
 from .tensor_product import GauntTensorProduct
 
 __all__ = [
     "gaunt_product",
     "GauntTensorProduct",
+    "GauntSelfInteraction",
     "default_backend",
     "gaunt_block",
     "gaunt_constant",

@@ -1,0 +1,175 @@
+"""Many-body Gaunt self-interaction: powers of a spherical feature in the sample domain (MACE-style)."""
+
+from __future__ import annotations
+
+import torch
+from e3nn import o3
+from torch import nn
+
+from .product import default_backend
+from .tensor_product import parity_class, split_irreps
+from .transforms import analysis, analysis_tables, sample_grid, synthesis, synthesis_tables
+
+__all__ = ["GauntSelfInteraction"]
+
+
+class GauntSelfInteraction(nn.Module):
+    """Channel-wise powers of a spherical feature, weighted per (power, channel, output degree).
+
+    Channel ``c`` of the input is read as the spherical function ``f_c = Σ_lm x_{c,lm} Y_lm`` (degree
+    ≤ L). Its powers ``f_c^k`` (``k = 1 … ν``, the correlation order) are computed once on a sampling grid
+    that resolves degree ``νL`` — repeated pointwise products, i.e. Gaunt products in the Fourier / S²
+    domain without any ``(L+1)²``-sized intermediate — and projected back up to ``lmax_out``:
+
+    .. math:: y_{c, lm} = \\sum_{k=1}^{\\nu} w_{k c l}\\, \\nu_{k l}\\, \\langle f_c^k, Y_{lm} \\rangle
+
+    with learnable ``w`` (initialised to 1) and fixed ``ν_kl`` making each term unit-variance for
+    unit-variance inputs. This is the Gaunt analogue of MACE's symmetric contraction (products of the
+    same feature ν times, per-degree weights). Parity: for inputs with ``p = (-1)^l`` every power has
+    that parity; for the opposite parity ``f^k`` has parity class ``k mod 2``; each output irrep
+    receives the powers of its class only.
+
+    Args:
+        irreps: input irreps, one parity class, one multiplicity (channels), each irrep once.
+        correlation: ν ≥ 1.
+        irreps_out: output irreps (default ``irreps``); same multiplicity, reachable degrees.
+        backend: ``"grid"``, ``"fft"`` or None (fastest measured).
+
+    Shapes:
+        ``x (..., irreps.dim) → (..., irreps_out.dim)``; dtype/device follow ``x``.
+
+    Example:
+        >>> si = GauntSelfInteraction("16x0e+16x1o+16x2e", correlation=3)
+        >>> si(torch.randn(4, si.irreps_in.dim)).shape
+        torch.Size([4, 144])
+    """
+
+    def __init__(self, irreps, correlation: int = 3, irreps_out=None, *, backend: str | None = None) -> None:
+        super().__init__()
+        if isinstance(correlation, bool) or not isinstance(correlation, int) or correlation < 1:
+            raise ValueError(f"correlation must be an int >= 1, got {correlation!r}")
+        mul, cls = split_irreps(irreps, "irreps")
+        if len(cls) != 1:
+            raise ValueError(
+                f"irreps must have a single parity class (all p = (-1)^l, or all opposite), got {irreps}"
+            )
+        irreps_out = irreps if irreps_out is None else irreps_out
+        mul_out, cls_out = split_irreps(irreps_out, "irreps_out")
+        if mul_out != mul:
+            raise ValueError(f"irreps_out must have multiplicity {mul} like irreps, got {irreps_out}")
+        if backend not in (None, "grid", "fft"):
+            raise ValueError(f"backend must be 'grid', 'fft' or None, got {backend!r}")
+        ((k_in, ls_in),) = cls.items()
+        self.irreps_in, self.irreps_out = o3.Irreps(irreps), o3.Irreps(irreps_out)
+        self.channels, self.correlation = mul, correlation
+        self.lmax = max(ls_in)
+        self.lmax_out = max(ir.l for _, ir in self.irreps_out)
+        # which powers feed which output class
+        self.power_class = [(k_in * k) % 2 for k in range(1, correlation + 1)]
+        for k3, ls3 in cls_out.items():
+            ks = [
+                k
+                for k in range(1, correlation + 1)
+                if self.power_class[k - 1] == k3 and max(ls3) <= k * self.lmax
+            ]
+            if not ks:
+                raise ValueError(
+                    f"irreps_out degrees {ls3} of parity class {k3} are not reached by powers of {irreps}"
+                )
+        self.backend = backend or default_backend(self.lmax, (correlation - 1) * self.lmax, self.lmax_out)
+        self._grid = sample_grid(self.backend, correlation * self.lmax, self.lmax_out)
+        self._dims = (self.irreps_in.dim, self.irreps_out.dim)
+        self._n_syn = 3 if self.backend == "fft" else 4
+        self._n_ana = 2 if self.backend == "fft" else 3
+        for j, t in enumerate(synthesis_tables(self.lmax, self._grid)):
+            self.register_buffer(f"syn_{j}", t.clone(), persistent=False)
+        for j, t in enumerate(analysis_tables(self.lmax_out, self._grid)):
+            self.register_buffer(f"ana_{j}", t.clone(), persistent=False)
+
+        idx = torch.full((mul, (self.lmax + 1) ** 2), self.irreps_in.dim, dtype=torch.int64)
+        for (m, ir), sl in zip(self.irreps_in, self.irreps_in.slices()):
+            d = 2 * ir.l + 1
+            for c in range(m):
+                idx[c, ir.l**2 : (ir.l + 1) ** 2] = sl.start + c * d + torch.arange(d)
+        self.register_buffer("in_index", idx.reshape(-1), persistent=False)
+        n3 = (self.lmax_out + 1) ** 2
+        out_index = []
+        for (m, ir), _ in zip(self.irreps_out, self.irreps_out.slices()):
+            k3 = parity_class(ir.l, ir.p)
+            for c in range(m):
+                out_index.extend((2 * c + k3) * n3 + ir.l**2 + ir.l + mm for mm in range(-ir.l, ir.l + 1))
+        select = torch.zeros(2, correlation, dtype=torch.float64)  # power k feeds parity class select[:, k]
+        for k, k3 in enumerate(self.power_class):
+            select[k3, k] = 1.0
+        self.register_buffer("class_select", select, persistent=False)
+        self.register_buffer("out_index", torch.tensor(out_index, dtype=torch.int64), persistent=False)
+        lidx = torch.repeat_interleave(
+            torch.arange(self.lmax_out + 1), 2 * torch.arange(self.lmax_out + 1) + 1
+        )
+        self.register_buffer("degree_index", lidx, persistent=False)
+        self.register_buffer("norm", self._unit_variance_scale(), persistent=False)
+        self.weight = nn.Parameter(torch.ones(correlation, mul, self.lmax_out + 1))
+
+    def _unit_variance_scale(self) -> torch.Tensor:
+        """``1/std`` of each power's degree-l coefficients for N(0, 1) inputs (fixed-seed estimate)."""
+        gen = torch.Generator().manual_seed(0)
+        x = torch.randn(512, (self.lmax + 1) ** 2, generator=gen, dtype=torch.float64)
+        tables = [
+            getattr(self, f"syn_{j}").to(torch.float64) if j != 1 else self.syn_1 for j in range(self._n_syn)
+        ]
+        tables = [t.to(torch.float64) if t.is_floating_point() else t for t in tables]
+        ana = [getattr(self, f"ana_{j}") for j in range(self._n_ana)]
+        ana = [t.to(torch.float64) if t.is_floating_point() else t for t in ana]
+        y = self._powers(x.t(), tables, ana)  # (N3, ν, 512)
+        var = y.pow(2).mean(dim=-1)  # (N3, ν)
+        lidx = torch.repeat_interleave(
+            torch.arange(self.lmax_out + 1), 2 * torch.arange(self.lmax_out + 1) + 1
+        )
+        per_l = torch.zeros(self.lmax_out + 1, self.correlation, dtype=torch.float64).index_add_(0, lidx, var)
+        per_l = per_l / (2 * torch.arange(self.lmax_out + 1, dtype=torch.float64) + 1).unsqueeze(1)
+        scale = torch.where(per_l > 1e-20, per_l.clamp_min(1e-300).rsqrt(), torch.zeros_like(per_l))
+        return scale.t()[:, lidx] / self.correlation**0.5  # (ν, N3)
+
+    def _powers(self, xt: torch.Tensor, syn, ana) -> torch.Tensor:
+        """SH coefficients of f, f², …, f^ν: ``((Lout+1)², ν, B)`` from batch-last ``xt ((L+1)², B)``."""
+        grid = self._grid
+        f = synthesis(xt, grid, tuple(syn))
+        powers = [f]
+        for _ in range(self.correlation - 1):
+            powers.append(powers[-1] * f)
+        if grid.backend == "fft":  # (B, Mβ, Mα): stack power-major on the batch axis
+            p = torch.cat(powers, dim=0)
+        else:  # (Nα, Nβ, B)
+            p = torch.stack(powers, dim=2).reshape(grid.n_alpha, grid.n_beta, -1)
+        y = analysis(p, grid, tuple(ana))  # (N3, ν·B)
+        return y.view(y.shape[0], self.correlation, -1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply the weighted powers; ``x (..., irreps.dim) → (..., irreps_out.dim)``."""
+        dim_in, dim_out = self._dims
+        if x.shape[-1] != dim_in:
+            raise ValueError(f"x must have shape (..., {dim_in}), got {tuple(x.shape)}")
+        lead = x.shape[:-1]
+        dtype = x.dtype
+        x = x.reshape(-1, dim_in)
+        rows, c = x.shape[0], self.channels
+        xp = torch.cat([x, x.new_zeros(rows, 1)], dim=1)
+        g = xp.index_select(1, self.in_index).view(rows, c, -1)
+        xt = g.permute(2, 0, 1).reshape(g.shape[2], rows * c)
+
+        def cast(t):
+            return t.to(dtype) if t.is_floating_point() and t.dtype != dtype else t
+
+        syn = [cast(getattr(self, f"syn_{j}")) for j in range(self._n_syn)]
+        ana = [cast(getattr(self, f"ana_{j}")) for j in range(self._n_ana)]
+        y = self._powers(xt, syn, ana).view(-1, self.correlation, rows, c)  # (N3, ν, rows, C)
+        w = self.weight.to(dtype).index_select(2, self.degree_index)  # (ν, C, N3)
+        w = w * cast(self.norm).unsqueeze(1)
+        y = torch.einsum("nkrc,kcn,sk->rcsn", y, w, cast(self.class_select))  # (rows, C, class, N3)
+        y = y.reshape(rows, -1).index_select(1, self.out_index)
+        return y.reshape(lead + (dim_out,))
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.irreps_in} -> {self.irreps_out}, correlation={self.correlation}, backend={self.backend!r}"
+        )
