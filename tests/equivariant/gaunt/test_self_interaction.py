@@ -18,7 +18,7 @@ def _channel(x, irreps, c):
     """SH coefficients (e3nn order, zero-filled) of channel c."""
     lmax = max(ir.l for _, ir in irreps)
     out = x.new_zeros(x.shape[0], (lmax + 1) ** 2)
-    for (m, ir), sl in zip(irreps, irreps.slices()):
+    for (_, ir), sl in zip(irreps, irreps.slices()):
         d = 2 * ir.l + 1
         out[:, ir.l**2 : (ir.l + 1) ** 2] = x[:, sl][:, c * d : (c + 1) * d]
     return out
