@@ -1,0 +1,113 @@
+"""Benchmark of the SPD batch norm (geomrep.manifolds.spd.SPDBatchNorm), CPU.
+
+Forward+backward time per training batch (batch 30, n ∈ {12, 30, 93}, train mode, θ = 1, one BW
+fixed-point step, variance to the mean) of
+
+- the batched GBW layer (``metric="gbw"``, learnable M),
+- the batched affine-invariant layer of the same class (``metric="aim"``, Brooks et al. 2019 + variance),
+- the per-matrix Python-loop twin of the same GBW math (``gbw_batchnorm_reference``: one
+  ``torch.linalg.eigh`` per matrix function, as research code does) — the baseline; target ≥ 20×.
+
+All three are measured in the same run (median of repeats, warm-up excluded), in float64 (the
+reference implementation's dtype) and float32. No GPU is used (none in this session).
+
+Usage: ``python benchmarks/bench_spd.py [--quick] [--threads 2]``. Writes ``benchmarks/results/spd.md``
+(``spd_quick.md`` with ``--quick``) and ``benchmarks/results/spd_times*.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from geomrep.cli.spd import time_batchnorm  # noqa: E402
+from geomrep.cli.table import format_table  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+COLUMNS = ("gbw layer ms", "aim layer ms", "per-matrix loop ms")
+
+
+def _fmt(v):
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def markdown_table(rows: list[dict]) -> str:
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(_fmt(r.get(c, "")) for c in cols) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    dtypes = list(dict.fromkeys(r["dtype"] for r in rows))
+    fig, axes = plt.subplots(1, len(dtypes), figsize=(4.5 * len(dtypes), 3.4), squeeze=False)
+    for ax, dt in zip(axes[0], dtypes):
+        sub = [r for r in rows if r["dtype"] == dt]
+        x = np.arange(len(sub))
+        for i, col in enumerate(COLUMNS):
+            ax.bar(x + (i - 1) * 0.27, [r[col] for r in sub], width=0.27, label=col.replace(" ms", ""))
+        ax.set_xticks(x, [f"n={r['n']}" for r in sub])
+        ax.set_yscale("log")
+        ax.set_ylabel("fwd+bwd ms / batch of 30")
+        ax.set_title(f"SPD batch norm, CPU, {dt}")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="n in {12, 30}, float64, few repeats (< 30 s)")
+    parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    t0 = time.perf_counter()
+    sizes = (12, 30) if args.quick else (12, 30, 93)
+    dtypes = (torch.float64,) if args.quick else (torch.float64, torch.float32)
+    rows = []
+    for dtype in dtypes:
+        for n in sizes:
+            rep, loop_rep = (3, 1) if args.quick else ((7, 3) if n < 93 else (3, 2))
+            row = time_batchnorm(n, 30, dtype, repeats=rep, loop_repeats=loop_rep)
+            row["target ≥ 20×"] = "met" if row["loop / gbw"] >= 20 else "not met"
+            rows.append(row)
+            print(format_table([row]), flush=True)
+    print()
+    print(format_table(rows))
+    suffix = "_quick" if args.quick else ""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    png = RESULTS / f"spd_times{suffix}.png"
+    plot(rows, png)
+    header = [
+        "# SPD batch norm benchmark (`benchmarks/bench_spd.py`)",
+        "",
+        f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}",
+        f"- machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores visible, "
+        f"torch.set_num_threads({args.threads}), torch {torch.__version__}, CPU only (no GPU measured)",
+        f"- mode: {'quick' if args.quick else 'full'}; total run time {time.perf_counter() - t0:.0f} s",
+        "- forward+backward per training batch of 30 SPD matrices (κ = 100), θ = 1, one fixed-point step;",
+        "  ratios measured in the same run; `per-matrix loop` = `gbw_batchnorm_reference` (one eigh per",
+        "  matrix function, torch autograd), the same math as the GBW layer (`max |gbw − loop|` checks it).",
+        "",
+    ]
+    (RESULTS / f"spd{suffix}.md").write_text(
+        "\n".join(header) + markdown_table(rows) + f"\n\n![times]({png.name})\n"
+    )
+    print(f"\nwrote {RESULTS / f'spd{suffix}.md'} and {png}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
