@@ -13,6 +13,7 @@ from .eeg import (
     load_ssvep_exo_epochs,
     mamem_ssvep2_split,
 )
+from .qm9 import QM9_TARGETS, load_qm9, qm9_csv_files
 from .tu import TU_NAMES, default_cache_dir, load_tu_dataset
 from .zinc import ZINC_SPLITS, load_zinc12k
 
@@ -29,4 +30,7 @@ __all__ = [
     "TU_NAMES",
     "default_cache_dir",
     "dictionary_lookup_graphs",
+    "load_qm9",
+    "qm9_csv_files",
+    "QM9_TARGETS",
 ]
