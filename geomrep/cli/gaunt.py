@@ -28,6 +28,16 @@ _SPECIES = {1: 0, 6: 1, 7: 2, 8: 3, 9: 4}
 
 
 # ----------------------------------------------------------------------------- checks
+def _wigner_d64(irreps: o3.Irreps, rot: torch.Tensor) -> torch.Tensor:
+    """``irreps.D_from_matrix`` in float64 (e3nn builds D in the default dtype; restored afterwards)."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        return irreps.D_from_matrix(rot.to(torch.float64))
+    finally:
+        torch.set_default_dtype(previous)
+
+
 @register_check(
     "gaunt.vs_dense",
     tol={torch.float32: 1e-5, torch.float64: 1e-12},
@@ -54,7 +64,7 @@ def _check_equivariance(dtype: torch.dtype, generator: torch.Generator) -> float
     x2 = torch.randn(8, 9, generator=generator, dtype=dtype)
     q, r = torch.linalg.qr(torch.randn(3, 3, generator=generator, dtype=torch.float64))
     rot = -(q * torch.sign(torch.diagonal(r)))  # det −1: rotation times inversion
-    d_in, d_sh = irreps.D_from_matrix(rot), o3.Irreps("1x0e+1x1o+1x2e").D_from_matrix(rot)
+    d_in, d_sh = _wigner_d64(irreps, rot), _wigner_d64(o3.Irreps("1x0e+1x1o+1x2e"), rot)
     with torch.no_grad():
         y = tp(x1, x2).double() @ d_in.T
         y_rot = tp((x1.double() @ d_in.T).to(dtype), (x2.double() @ d_sh.T).to(dtype)).double()
