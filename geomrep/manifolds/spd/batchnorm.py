@@ -33,7 +33,7 @@ from torch import nn
 
 from ...linalg import expm, invsqrtm, logm, powm, sqrtm, sqrtm_invsqrtm, sym
 from ._checks import check_square
-from .bw import bw_exp, bw_geodesic, bw_log, bw_transport_from_identity, bw_transport_to_identity
+from .bw import bw_geodesic
 from .manifold import BuresWasserstein
 from .mean import bw_mean, karcher_mean
 
@@ -217,28 +217,39 @@ class SPDBatchNorm(nn.Module):
         return Y.reshape(shape)
 
     def _forward_bw(self, Xd: torch.Tensor) -> torch.Tensor:
-        if self.metric == "gbw":
+        """Steps 1-5 for ``"gbw"``/``"bw"``, fused: all work happens in the eigenbases of ``G`` and ``B``.
+
+        With ``G = Q diag(σ) Qᵀ`` (detached) and ``X' = Qᵀ X̃ Q``:
+        ``Qᵀ Log_G X̃ Q = S' ∘ R + (S' ∘ R)ᵀ − 2 diag(σ)`` where ``S' = (√σ X' √σ)^½`` and
+        ``R_kl = √σ_k/√σ_l``; the transport to ``I`` is ``∘ √(2/(σ_k+σ_l))``.
+        With ``B = U diag(β) Uᵀ`` and ``W = Uᵀ T U``, ``Uᵀ Exp_B(Γ_{I→B} T) U = E diag(β) Eᵀ``,
+        ``E = I + W ∘ [2(β_k+β_l)]^{-½}``. Congruences by ``M^{∓½}`` are folded into the basis changes.
+        The unfused composition (:func:`bw_log`, :func:`bw_transport_to_identity`, …) is the test twin.
+        """
+        gbw = self.metric == "gbw"
+        if gbw:
             Mh, Mih = sqrtm_invsqrtm(self.M)
-            Xt = sym(Mih @ Xd @ Mih)
-        else:
-            Xt = Xd
         reduce = self._reduce()
         if self.training:
             with torch.no_grad():
-                G = self._mean(Xt.detach(), reduce)
+                Xt = sym(Mih @ Xd.detach() @ Mih) if gbw else Xd.detach()
+                G = self._mean(Xt, reduce)
         else:
             G = self.running_mean
-        eig = torch.linalg.eigh(G)  # G carries no gradient
-        T = bw_transport_to_identity(G, bw_log(G, Xt), eig=eig)
+        sigma, Q = torch.linalg.eigh(G)  # G carries no gradient
+        P = Mih @ Q if gbw else Q  # X' = Pᵀ X P = Qᵀ X̃ Q
+        rs = sigma.clamp_min(torch.finfo(sigma.dtype).tiny).sqrt()
+        Sp = sqrtm(sym(rs[:, None] * (P.mT @ Xd @ P) * rs[None, :]))
+        A = Sp * (rs[:, None] / rs[None, :])
+        T = (A + A.mT - 2 * torch.diag(sigma)) * torch.rsqrt(0.5 * (sigma[:, None] + sigma[None, :]))
         v = None
         if self.variance != "none":
             if self.training:
                 with torch.no_grad():
-                    if self.variance == "mean":  # d²(X̃, G) = g_I(T, T) = tr(T²)/4
+                    if self.variance == "mean":  # d²(X̃, G) = g_I(T, T) = ‖T‖²_F / 4
                         d2 = (T.detach() ** 2).sum(dim=(-2, -1)) / 4
                     else:  # d²(X̃, I) = tr X̃ + n − 2 tr X̃^½
-                        Xs = Xt.detach()
-                        d2 = _tr(Xs) + self.n - 2 * _tr(sqrtm(Xs))
+                        d2 = _tr(Xt) + self.n - 2 * _tr(sqrtm(Xt))
                     v = self._batch_mean_of(d2, reduce) / self.power**2
             else:
                 v = self.running_var
@@ -247,11 +258,14 @@ class SPDBatchNorm(nn.Module):
             self._update_running(G, v)
         beta = self.bias_log_eigvals.exp()
         U = self.bias_eigvecs
-        B = sym((U * beta) @ U.mT)
-        Z = bw_exp(B, bw_transport_from_identity(B, T, eig=(beta, U)), eig=(beta, U))
-        if self.metric == "gbw":
-            Z = sym(Mh @ Z @ Mh)
-        return Z
+        Rb = Q.mT @ U  # W = Uᵀ T U = Rbᵀ T' Rb
+        W = Rb.mT @ T @ Rb
+        E = torch.eye(self.n, dtype=W.dtype, device=W.device) + W * torch.rsqrt(
+            2 * (beta[:, None] + beta[None, :])
+        )
+        Z = (E * beta) @ E.mT
+        V = Mh @ U if gbw else U
+        return sym(V @ Z @ V.mT)
 
     def _forward_aim(self, Xd: torch.Tensor) -> torch.Tensor:
         reduce = self._reduce()
