@@ -234,8 +234,8 @@ def test_finite_gradients_at_tied_eigenvalues_train_mode(metric, power):
         assert p.grad is None or torch.isfinite(p.grad).all(), k
 
 
-def test_train_mode_gradcheck_input():
-    """Train mode with detached statistics: gradcheck against finite differences holding G, v fixed."""
+def test_eval_equals_train_when_running_stats_are_batch_stats():
+    """With momentum 1 the running statistics are the batch statistics: eval output == train output."""
     bn = _randomise(SPDBatchNorm(3, metric="gbw", power=0.5).double())
     X = random_spd(4, n=3, seed=14)
     bn(X)  # the statistics of this batch...
