@@ -68,7 +68,7 @@ def load_mamem_ssvep2(
 
     Example:
         >>> x, y, subj = load_mamem_ssvep2(subjects=[1, 2])  # doctest: +SKIP
-        >>> x.shape
+        >>> x.shape  # doctest: +SKIP
         torch.Size([2, 500, 8, 125])
     """
     path = data_root(root, "mamem_ssvep2") / _MAMEM_FILE

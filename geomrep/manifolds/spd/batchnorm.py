@@ -95,6 +95,16 @@ class SPDBatchNorm(nn.Module):
 
     Shapes: ``(..., n, n)`` → ``(..., n, n)``.
 
+    Default choices and differences from the GBWBN reference code: batch statistics are detached from
+    the graph (as there); ``variance="mean"`` instead of the reference's distance to :math:`I`; the bias
+    :math:`B` acts directly in the normalised (deformed, congruenced) space, whereas the reference maps
+    its bias through :math:`M^{-1/2}(\cdot)^\theta M^{-1/2}` first (a reparametrisation of the same
+    family); ties at initialisation are handled by the tie-safe backward of :mod:`geomrep.linalg` and the
+    spectral bias parametrisation, not by perturbing :math:`B`. The GBW path is computed fused in the
+    eigenbases of :math:`G` and :math:`B` (see ``_forward_bw``); the unfused composition of
+    :func:`bw_log`, :func:`bw_transport_to_identity`, :func:`bw_transport_from_identity`, :func:`bw_exp`
+    and the per-matrix twin :func:`gbw_batchnorm_reference` are its references in the tests.
+
     Conditioning: outputs are SPD for inputs with condition numbers up to at least 1e6 (tested in
     float32 and float64). With ``power`` θ < 1 the last step ``Y = Z^{1/θ}`` raises the output's
     condition number to the power 1/θ; when that exceeds ``1/eps`` of the dtype (float32) the stored
