@@ -8,9 +8,9 @@ molecules in index order (part 1: indices 1–44,746, mostly smaller molecules).
 
 from __future__ import annotations
 
+import ast
 import csv
 import importlib.util
-import json
 import random
 import sys
 from pathlib import Path
@@ -117,9 +117,10 @@ def load_qm9(
     kept.sort(key=lambda r: int(r[columns["Index"]]))
     out = []
     for row in kept:
-        elements = json.loads(row[columns["Elements"]].replace("'", '"'))
-        pos = torch.tensor(json.loads(row[columns["XYZ_Ang"]]), dtype=torch.float32)
+        elements = ast.literal_eval(row[columns["Elements"]])
+        # Python literals ("0." appears); a few QM9 numbers use Mathematica exponents ("1.2*^-6")
+        pos = torch.tensor(ast.literal_eval(row[columns["XYZ_Ang"]].replace("*^", "e")), dtype=torch.float32)
         z = torch.tensor([_ATOMIC_NUMBER[e] for e in elements], dtype=torch.int64)
-        y = torch.tensor([float(row[columns[target]])], dtype=torch.float32)
+        y = torch.tensor([float(row[columns[target]].replace("*^", "e"))], dtype=torch.float32)
         out.append(Data(z=z, pos=pos, y=y, smiles=row[columns["SMILES"]], idx=int(row[columns["Index"]])))
     return out
