@@ -324,12 +324,12 @@ def time_batchnorm(
         ref = copy.deepcopy(bn)
         U, b = ref.bias_eigvecs, ref.bias_log_eigvals
         Yl, _, _ = gbw_batchnorm_reference(X, ref.M, (U * b.exp()) @ U.mT, ref.scale)
-        row["max |gbw − loop|"] = float((ref(X) - Yl).abs().max())
+        row["max abs diff gbw-loop"] = float((ref(X) - Yl).abs().max())
     return row
 
 
 def _round(v):
-    return round(v, 3) if isinstance(v, float) and math.isfinite(v) else v
+    return float(f"{v:.4g}") if isinstance(v, float) and math.isfinite(v) else v
 
 
 @register_benchmark(
