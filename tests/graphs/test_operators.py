@@ -10,8 +10,8 @@ DTYPES = (torch.float32, torch.float64)
 
 
 def weighted_graph(dtype):
-    """Undirected weighted graph on 6 nodes; node 5 is isolated."""
-    pairs = [(0, 1, 1.0), (1, 2, 2.0), (2, 0, 0.5), (2, 3, 1.5), (3, 4, 1.0)]
+    """Undirected weighted multigraph on 6 nodes (edge 0-1 duplicated, weights summed); node 5 is isolated."""
+    pairs = [(0, 1, 1.0), (1, 2, 2.0), (2, 0, 0.5), (2, 3, 1.5), (3, 4, 1.0), (0, 1, 0.25)]  # (0, 1) twice
     src = [a for a, b, _ in pairs] + [b for a, b, _ in pairs]
     dst = [b for a, b, _ in pairs] + [a for a, b, _ in pairs]
     w = [c for *_, c in pairs] * 2
