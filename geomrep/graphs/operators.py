@@ -186,10 +186,12 @@ def propagation_operator(
     values = w.new_zeros(keys.numel()).index_add_(0, inverse, w[order])
     rows, cols = keys // max(n, 1), keys % max(n, 1)
     if layout == torch.sparse_coo:
-        return torch.sparse_coo_tensor(torch.stack([rows, cols]), values, (n, n), is_coalesced=True)
+        return torch.sparse_coo_tensor(
+            torch.stack([rows, cols]), values, (n, n), is_coalesced=True, check_invariants=False
+        )
     crow = torch.zeros(n + 1, dtype=torch.long, device=ei.device)
     crow[1:] = torch.cumsum(torch.bincount(rows, minlength=n), 0)
-    return torch.sparse_csr_tensor(crow, cols, values, (n, n))
+    return torch.sparse_csr_tensor(crow, cols, values, (n, n), check_invariants=False)
 
 
 def propagate(x: Tensor, edge_index: Tensor, edge_weight: Tensor, num_nodes: int | None = None) -> Tensor:
