@@ -127,3 +127,12 @@ def test_bad_inputs():
         gaunt_product(x.long(), x.long(), 2, 2, 2)
     with pytest.raises(ValueError, match="lmax1"):
         gaunt_product(x, x, -2, 2, 2)
+
+
+@pytest.mark.parametrize("backend", SAMPLED)
+def test_second_derivatives(backend):
+    """Double backward (e.g. forces from energies) through the gather-based backward."""
+    x1, x2 = _rand(2, 2, seed=13), _rand(2, 2, seed=14)
+    torch.autograd.gradgradcheck(
+        lambda a, b: gaunt_product(a, b, 2, 2, 3, backend=backend), (x1.requires_grad_(), x2.requires_grad_())
+    )
