@@ -231,7 +231,7 @@ def _demo(outdir: Path, quick: bool) -> list[dict]:
     rows, histories = [], {}
     for kind in ("gaunt", "cg"):
         t0 = time.perf_counter()
-        res = train_qm9(kind, train, test, epochs=epochs)
+        res = train_qm9(kind, train, test, epochs=epochs, lmax=3)
         seconds = time.perf_counter() - t0
         histories[kind] = res["mae_history"]
         rows.append(
