@@ -94,6 +94,19 @@ def run_benchmarks(
     return rows, ok
 
 
+def _print_grouped(rows: list[dict], key: str) -> None:
+    """One table per demo/benchmark, so each shows only its own columns."""
+    if not rows:
+        print(format_table(rows))
+        return
+    groups: dict[str, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(str(row.get(key)), []).append(row)
+    for name, group in groups.items():
+        print(f"\n== {name}")
+        print(format_table([{k: v for k, v in r.items() if k != key} for r in group]))
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m geomrep", description="geomrep demos, benchmarks and checks")
     sub = p.add_subparsers(dest="command", required=True)
@@ -132,12 +145,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         outdir = Path(args.out)
         rows, ok = run_demos(outdir, args.names, quick=args.quick)
-        print(format_table(rows))
+        _print_grouped(rows, "demo")
         print(f"\nplots written under {outdir}/")
         return 0 if ok else 1
     if args.command == "bench":
         rows, ok = run_benchmarks(args.names, quick=args.quick)
-        print(format_table(rows))
+        _print_grouped(rows, "benchmark")
         return 0 if ok else 1
     return 2  # pragma: no cover
 

@@ -21,6 +21,8 @@ two conventions coincide); the sparse values are used as edge weights.
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import Tensor
 
@@ -191,7 +193,9 @@ def propagation_operator(
         )
     crow = torch.zeros(n + 1, dtype=torch.long, device=ei.device)
     crow[1:] = torch.cumsum(torch.bincount(rows, minlength=n), 0)
-    return torch.sparse_csr_tensor(crow, cols, values, (n, n), check_invariants=False)
+    with warnings.catch_warnings():  # torch warns once per process that CSR support is "beta"
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        return torch.sparse_csr_tensor(crow, cols, values, (n, n), check_invariants=False)
 
 
 def propagate(x: Tensor, edge_index: Tensor, edge_weight: Tensor, num_nodes: int | None = None) -> Tensor:
