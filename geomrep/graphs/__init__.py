@@ -10,7 +10,12 @@
 from .learned_rfp import AttentionPropagation, RandomFeaturePropagation
 from .normalization import l2_normalize, node_positions, qr_normalize
 from .operators import OPERATORS, as_edge_index, operator_edge_weights, propagate, propagation_operator
-from .rfp import AddRandomFeaturePropagationPE, normalize_features, random_feature_propagation
+from .rfp import (
+    AddRandomFeaturePropagationPE,
+    normalize_features,
+    propagation_trajectory,
+    random_feature_propagation,
+)
 from .sir import SIR_AGGREGATIONS, SIRConv
 
 __all__ = [
@@ -25,6 +30,7 @@ __all__ = [
     "node_positions",
     "normalize_features",
     "random_feature_propagation",
+    "propagation_trajectory",
     "AddRandomFeaturePropagationPE",
     "AttentionPropagation",
     "RandomFeaturePropagation",

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from torch_geometric.utils import softmax
 
 from .operators import OPERATORS, as_edge_index, operator_edge_weights, propagate
-from .rfp import NORMALIZATIONS, _check_sizes, normalize_features
+from .rfp import NORMALIZATIONS, _check_sizes, propagation_trajectory
 
 __all__ = ["AttentionPropagation", "RandomFeaturePropagation"]
 
@@ -177,12 +177,9 @@ class RandomFeaturePropagation(nn.Module):
         elif x0.shape != (num_nodes, self.num_inits, self.num_features):
             expected = (num_nodes, self.num_inits, self.num_features)
             raise ValueError(f"x0 must have shape {expected}, got {tuple(x0.shape)}")
-        h = normalize_features(x0, self.normalization, batch, num_graphs)
-        traj = [h]
-        for _ in range(self.steps):
-            h = normalize_features(propagate(h, ei, w, num_nodes), self.normalization, batch, num_graphs)
-            traj.append(h)
-        return torch.cat(traj, dim=-1)
+        return propagation_trajectory(
+            x0, lambda h: propagate(h, ei, w, num_nodes), self.steps, self.normalization, batch, num_graphs
+        )
 
     def forward(
         self,

@@ -19,6 +19,8 @@ the expressivity of random node features. Several independent starts can be draw
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor
 from torch_geometric.data import Data
@@ -27,7 +29,12 @@ from torch_geometric.transforms import BaseTransform
 from .normalization import NORMALIZATIONS, l2_normalize, qr_normalize
 from .operators import OPERATORS, as_edge_index, propagation_operator
 
-__all__ = ["random_feature_propagation", "normalize_features", "AddRandomFeaturePropagationPE"]
+__all__ = [
+    "random_feature_propagation",
+    "propagation_trajectory",
+    "normalize_features",
+    "AddRandomFeaturePropagationPE",
+]
 
 
 def normalize_features(
@@ -138,14 +145,43 @@ def random_feature_propagation(
         x = torch.randn(n, num_inits, num_features, generator=generator, dtype=dtype, device=device)
     if batch is not None and batch.shape != (n,):
         raise ValueError(f"batch must have shape ({n},), got {tuple(batch.shape)}")
-    traj = [normalize_features(x, normalization, batch, num_graphs)]
-    if steps > 0 and n > 0:
-        P = propagation_operator(ei, n, operator, w, dtype=dtype, device=device)
-        for _ in range(steps):
-            y = (P @ traj[-1].reshape(n, -1)).reshape(n, num_inits, num_features)
-            traj.append(normalize_features(y, normalization, batch, num_graphs))
-    elif steps > 0:
-        traj.extend(traj[0] for _ in range(steps))
+    if n == 0:
+        return normalize_features(x, normalization, batch, num_graphs).repeat(1, 1, steps + 1)
+    P = propagation_operator(ei, n, operator, w, dtype=dtype, device=device) if steps > 0 else None
+
+    def step(h: Tensor) -> Tensor:
+        return (P @ h.reshape(n, -1)).reshape(n, num_inits, num_features)
+
+    return propagation_trajectory(x, step, steps, normalization, batch, num_graphs)
+
+
+def propagation_trajectory(
+    x0: Tensor,
+    step: Callable[[Tensor], Tensor],
+    steps: int,
+    normalization: str,
+    batch: Tensor | None = None,
+    num_graphs: int | None = None,
+) -> Tensor:
+    """``[X_0, …, X_T]`` concatenated on the last axis, ``X_0 = 𝒩(x0)``, ``X_t = 𝒩(step(X_{t-1}))``.
+
+    The loop shared by :func:`random_feature_propagation` (sparse-matrix ``step``) and
+    :class:`~geomrep.graphs.learned_rfp.RandomFeaturePropagation` (differentiable gather ``step``);
+    ``𝒩`` is :func:`~geomrep.graphs.normalization.normalize_features` per graph of ``batch``.
+
+    Args:
+        x0: ``(N, m, k)`` start.
+        step: ``(N, m, k) -> (N, m, k)``, one application of the propagation operator.
+        steps: ``T``.
+        normalization: ``"l2"`` or ``"qr"``.
+        batch, num_graphs: per-graph normalisation.
+
+    Returns:
+        ``(N, m, (T + 1) k)``.
+    """
+    traj = [normalize_features(x0, normalization, batch, num_graphs)]
+    for _ in range(steps):
+        traj.append(normalize_features(step(traj[-1]), normalization, batch, num_graphs))
     return torch.cat(traj, dim=-1)
 
 
