@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from torch_geometric.utils import softmax
 
 from .operators import OPERATORS, as_edge_index, operator_edge_weights, propagate
-from .rfp import NORMALIZATIONS, _check_sizes, propagation_trajectory
+from .rfp import _check_rfp_args, propagation_trajectory
 
 __all__ = ["AttentionPropagation", "RandomFeaturePropagation"]
 
@@ -119,11 +119,7 @@ class RandomFeaturePropagation(nn.Module):
         hidden_channels: int | None = None,
     ) -> None:
         super().__init__()
-        _check_sizes(num_features, steps, num_inits)
-        if operator not in OPERATORS + ("attention",):
-            raise ValueError(f"operator must be one of {OPERATORS + ('attention',)}, got {operator!r}")
-        if normalization not in NORMALIZATIONS:
-            raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {normalization!r}")
+        _check_rfp_args(num_features, steps, num_inits, operator, normalization, OPERATORS + ("attention",))
         if operator == "attention" and in_channels is None:
             raise ValueError("operator='attention' needs in_channels (the node features parametrise P)")
         hidden = out_channels if hidden_channels is None else hidden_channels

@@ -61,7 +61,15 @@ def normalize_features(
     raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {normalization!r}")
 
 
-def _check_sizes(num_features: int, steps: int, num_inits: int) -> None:
+def _check_rfp_args(
+    num_features: int,
+    steps: int,
+    num_inits: int,
+    operator: str,
+    normalization: str,
+    operators: tuple[str, ...] = OPERATORS,
+) -> None:
+    """Validate the arguments shared by the functional, the transform and the learned module."""
     for name, value, low in (
         ("num_features", num_features, 1),
         ("steps", steps, 0),
@@ -69,6 +77,10 @@ def _check_sizes(num_features: int, steps: int, num_inits: int) -> None:
     ):
         if not isinstance(value, int) or isinstance(value, bool) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    if operator not in operators:
+        raise ValueError(f"operator must be one of {operators}, got {operator!r}")
+    if normalization not in NORMALIZATIONS:
+        raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {normalization!r}")
 
 
 def random_feature_propagation(
@@ -121,11 +133,7 @@ def random_feature_propagation(
         >>> random_feature_propagation(ei, num_features=2, steps=3, generator=gen).shape
         torch.Size([3, 1, 8])
     """
-    _check_sizes(num_features, steps, num_inits)
-    if operator not in OPERATORS:
-        raise ValueError(f"operator must be one of {OPERATORS}, got {operator!r}")
-    if normalization not in NORMALIZATIONS:
-        raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {normalization!r}")
+    _check_rfp_args(num_features, steps, num_inits, operator, normalization)
     if num_nodes is None:
         if batch is not None:
             num_nodes = batch.numel()
@@ -225,11 +233,7 @@ class AddRandomFeaturePropagationPE(BaseTransform):
         attr_name: str | None = "rfp_pe",
         seed: int | None = None,
     ) -> None:
-        _check_sizes(num_features, steps, num_inits)
-        if operator not in OPERATORS:
-            raise ValueError(f"operator must be one of {OPERATORS}, got {operator!r}")
-        if normalization not in NORMALIZATIONS:
-            raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {normalization!r}")
+        _check_rfp_args(num_features, steps, num_inits, operator, normalization)
         if attr_name is None and num_inits != 1:
             raise ValueError("attr_name=None (concatenate to data.x) requires num_inits == 1")
         self.num_features = num_features
