@@ -188,20 +188,27 @@ class _EighMap(torch.autograd.Function):
         return U @ M @ U.mT, None
 
 
-def _prepare(A: torch.Tensor, name: str) -> tuple[torch.Tensor, torch.dtype]:
+def _prepare(A: torch.Tensor, name: str, check: bool = True) -> tuple[torch.Tensor, torch.dtype]:
     check_square_float(A, name)
-    check_symmetric(A, name)
     dtype = A.dtype
     if dtype in _HALF:
         A = A.float()
+    if not check:  # eigh reads the lower triangle only
+        return A, dtype
+    check_symmetric(A, name)
     return sym(A), dtype
 
 
-def _eigh_map(A: torch.Tensor, specs: tuple, name: str, *, pd: bool | None) -> tuple[torch.Tensor, ...]:
-    """Apply ``specs`` through one eigendecomposition; ``pd`` True/False/None = PD/PSD/any."""
-    A, dtype = _prepare(A, name)
+def _eigh_map(
+    A: torch.Tensor, specs: tuple, name: str, *, pd: bool | None, check: bool = True
+) -> tuple[torch.Tensor, ...]:
+    """Apply ``specs`` through one eigendecomposition; ``pd`` True/False/None = PD/PSD/any.
+
+    ``check=False`` skips the data-dependent symmetry and eigenvalue checks (each costs a host sync).
+    """
+    A, dtype = _prepare(A, name, check)
     *outs, U, L = _EighMap.apply(A, specs)
-    if pd is not None:
+    if check and pd is not None:
         check_positive_eigenvalues(L, name, allow_singular=not pd)
     return tuple(o.to(dtype) for o in outs)
 
@@ -245,12 +252,15 @@ def spectral_map(
     return _eigh_map(A, ((f, dd),), "A", pd=None)[0]
 
 
-def sqrtm_eig(A: torch.Tensor) -> torch.Tensor:
+def sqrtm_eig(A: torch.Tensor, *, check: bool = True) -> torch.Tensor:
     """Principal square root ``A^½`` of symmetric PSD ``A (..., n, n)`` through ``eigh``.
 
     Eigenvalues in ``[−n·eps·max|λ|, 0)`` (rounding of a singular PSD matrix) are clamped to 0; more
-    negative ones raise ``ValueError``. Backward ``K_ij = 1/(√λ_i + √λ_j)`` is exact at ties; it is
-    infinite where two eigenvalues are 0 (the square root is not differentiable at singular ``A``).
+    negative ones raise ``ValueError``. ``check=False`` skips the symmetry and eigenvalue checks (no
+    host synchronisation; for inputs that are symmetric PSD by construction, e.g. ``Pᵀ X P``): only the
+    lower triangle is read and negative eigenvalues are silently clamped to 0. Backward
+    ``K_ij = 1/(√λ_i + √λ_j)`` is exact at ties; it is infinite where two eigenvalues are 0 (the
+    square root is not differentiable at singular ``A``).
     Accuracy: see :func:`geomrep.linalg.sqrtm`.
 
     Example:
@@ -258,13 +268,14 @@ def sqrtm_eig(A: torch.Tensor) -> torch.Tensor:
         tensor([[2., 0.],
                 [0., 2.]], dtype=torch.float64)
     """
-    return _eigh_map(A, ((_sqrt_value, _sqrt_dd),), "A", pd=False)[0]
+    return _eigh_map(A, ((_sqrt_value, _sqrt_dd),), "A", pd=False, check=check)[0]
 
 
-def invsqrtm_eig(A: torch.Tensor) -> torch.Tensor:
+def invsqrtm_eig(A: torch.Tensor, *, check: bool = True) -> torch.Tensor:
     """Inverse square root ``A^{-½}`` of symmetric positive definite ``A (..., n, n)`` through ``eigh``.
 
-    Raises ``ValueError`` if an eigenvalue is ≤ 0. Near-singular input gives a large but finite result
+    Raises ``ValueError`` if an eigenvalue is ≤ 0 (unless ``check=False``, see :func:`sqrtm_eig`).
+    Near-singular input gives a large but finite result
     with relative error about ``eps·κ(A)``. Backward ``K_ij = −λ_i^{-½}λ_j^{-½}/(√λ_i + √λ_j)``.
 
     Example:
@@ -272,18 +283,20 @@ def invsqrtm_eig(A: torch.Tensor) -> torch.Tensor:
         tensor([[0.5000, 0.0000],
                 [0.0000, 0.5000]], dtype=torch.float64)
     """
-    return _eigh_map(A, ((_invsqrt_value, _invsqrt_dd),), "A", pd=True)[0]
+    return _eigh_map(A, ((_invsqrt_value, _invsqrt_dd),), "A", pd=True, check=check)[0]
 
 
-def sqrtm_invsqrtm_eig(A: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def sqrtm_invsqrtm_eig(A: torch.Tensor, *, check: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """``(A^½, A^{-½})`` from one ``eigh`` of symmetric positive definite ``A (..., n, n)``.
+
+    ``check=False`` skips the symmetry and positivity checks (see :func:`sqrtm_eig`).
 
     Example:
         >>> S, R = sqrtm_invsqrtm_eig(torch.eye(2, dtype=torch.float64) * 4)
         >>> torch.allclose(S @ R, torch.eye(2, dtype=torch.float64))
         True
     """
-    return _eigh_map(A, ((_sqrt_value, _sqrt_dd), (_invsqrt_value, _invsqrt_dd)), "A", pd=True)
+    return _eigh_map(A, ((_sqrt_value, _sqrt_dd), (_invsqrt_value, _invsqrt_dd)), "A", pd=True, check=check)
 
 
 def logm(A: torch.Tensor) -> torch.Tensor:

@@ -81,12 +81,14 @@ def _forward_fn(method: str, cond, iters, degree):
     return functools.partial(sqrtm_taylor, degree=degree)
 
 
-def _matmul(A, method, cond, iters, degree, *, singular_ok: bool):
+def _matmul(A, method, cond, iters, degree, *, singular_ok: bool, check: bool = True):
     check_square_float(A, "A")
-    check_symmetric(A, "A")
+    if check:
+        check_symmetric(A, "A")
     dtype = A.dtype
     A = sym(A.float() if dtype in _HALF else A)
-    check_positive_definite(A, "A", allow_singular=singular_ok)
+    if check:
+        check_positive_definite(A, "A", allow_singular=singular_ok)
     S, R = matmul_sqrtm_invsqrtm(A, _forward_fn(method, cond, iters, degree), cond=cond)
     return S.to(dtype), R.to(dtype)
 
@@ -98,6 +100,7 @@ def sqrtm(
     cond: float | None = None,
     iters: int | None = None,
     degree: int | None = None,
+    check: bool = True,
 ) -> torch.Tensor:
     """Principal square root ``A^½`` (``S`` symmetric PSD with ``S² = A``) of symmetric PSD ``A``.
 
@@ -108,6 +111,8 @@ def sqrtm(
         cond: design condition number of the matmul-only methods (default 1e6).
         iters: steps of ``"ns"`` (default 5).
         degree: degree of ``"mpa"`` (default 5) or ``"mtp"`` (default 10).
+        check: ``False`` skips the data-dependent checks (symmetry, definiteness), which each cost a
+            host synchronisation; for inputs symmetric positive (semi)definite by construction.
 
     Returns:
         ``A^½ (..., n, n)`` in ``A``'s dtype; gradient symmetric.
@@ -130,8 +135,8 @@ def sqrtm(
     """
     m = _resolve(A, method)
     if m == "eig":
-        return sqrtm_eig(A)
-    return _matmul(A, m, cond, iters, degree, singular_ok=True)[0]
+        return sqrtm_eig(A, check=check)
+    return _matmul(A, m, cond, iters, degree, singular_ok=True, check=check)[0]
 
 
 def invsqrtm(
@@ -141,6 +146,7 @@ def invsqrtm(
     cond: float | None = None,
     iters: int | None = None,
     degree: int | None = None,
+    check: bool = True,
 ) -> torch.Tensor:
     """Inverse square root ``A^{-½}`` of symmetric positive definite ``A (..., n, n)``.
 
@@ -151,6 +157,8 @@ def invsqrtm(
         cond: design condition number of the matmul-only methods (default 1e6).
         iters: steps of ``"ns"`` (default 5).
         degree: degree of ``"mpa"`` (default 5) or ``"mtp"`` (default 10).
+        check: ``False`` skips the data-dependent checks (symmetry, definiteness), which each cost a
+            host synchronisation; for inputs symmetric positive (semi)definite by construction.
     Returns:
         ``A^{-½} (..., n, n)`` in ``A``'s dtype; gradient symmetric.
 
@@ -168,8 +176,8 @@ def invsqrtm(
     """
     m = _resolve(A, method)
     if m == "eig":
-        return invsqrtm_eig(A)
-    return _matmul(A, m, cond, iters, degree, singular_ok=False)[1]
+        return invsqrtm_eig(A, check=check)
+    return _matmul(A, m, cond, iters, degree, singular_ok=False, check=check)[1]
 
 
 def sqrtm_invsqrtm(
@@ -179,6 +187,7 @@ def sqrtm_invsqrtm(
     cond: float | None = None,
     iters: int | None = None,
     degree: int | None = None,
+    check: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``(A^½, A^{-½})`` of symmetric positive definite ``A (..., n, n)``, sharing the work.
 
@@ -189,6 +198,8 @@ def sqrtm_invsqrtm(
         cond: design condition number of the matmul-only methods (default 1e6).
         iters: steps of ``"ns"`` (default 5).
         degree: degree of ``"mpa"`` (default 5) or ``"mtp"`` (default 10).
+        check: ``False`` skips the data-dependent checks (symmetry, definiteness), which each cost a
+            host synchronisation; for inputs symmetric positive (semi)definite by construction.
     Returns:
         ``(A^½, A^{-½})``, each ``(..., n, n)``; gradients through either or both.
 
@@ -199,5 +210,5 @@ def sqrtm_invsqrtm(
     """
     m = _resolve(A, method)
     if m == "eig":
-        return sqrtm_invsqrtm_eig(A)
-    return _matmul(A, m, cond, iters, degree, singular_ok=False)
+        return sqrtm_invsqrtm_eig(A, check=check)
+    return _matmul(A, m, cond, iters, degree, singular_ok=False, check=check)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 
 import torch
@@ -22,7 +23,11 @@ def assert_compiles(
     max_graph_breaks: int | None = None,
     dynamic: bool | None = None,
 ):
-    """Assert ``torch.compile(fn)(*inputs)`` equals ``fn(*inputs)``.
+    """Assert ``torch.compile(fn)(*inputs)`` equals ``fn(*inputs)`` (and, for modules, the buffers after).
+
+    A module is deep-copied for the eager and the compiled call, and after one call each its buffers
+    (running statistics, counters) must agree too: a compiled graph can drop a buffer update while
+    its output still matches. ``fn`` itself is left unchanged.
 
     Args:
         fn: function or ``nn.Module``.
@@ -47,37 +52,49 @@ def assert_compiles(
         >>> out = assert_compiles(torch.nn.Linear(3, 2), torch.randn(4, 3), backend="aot_eager")
     """
     torch._dynamo.reset()
+    is_module = isinstance(fn, torch.nn.Module)
     if max_graph_breaks is not None:
-        explanation = torch._dynamo.explain(fn)(*inputs)
+        explanation = torch._dynamo.explain(copy.deepcopy(fn) if is_module else fn)(*inputs)
         if explanation.graph_break_count > max_graph_breaks:
             reasons = "; ".join(str(b.reason) for b in explanation.break_reasons[:5])
             raise AssertionError(
                 f"torch.compile: {explanation.graph_break_count} graph breaks > {max_graph_breaks}: {reasons}"
             )
         torch._dynamo.reset()
-    expected = fn(*inputs)
-    compiled = torch.compile(fn, backend=backend, fullgraph=fullgraph, dynamic=dynamic)
+    eager_fn = copy.deepcopy(fn) if is_module else fn
+    compiled_fn = copy.deepcopy(fn) if is_module else fn
+    expected = eager_fn(*inputs)
+    compiled = torch.compile(compiled_fn, backend=backend, fullgraph=fullgraph, dynamic=dynamic)
     got = compiled(*inputs)
     a, b = _leaves(got), _leaves(expected)
     if len(a) != len(b):
         raise AssertionError(f"torch.compile changed the number of outputs: {len(a)} vs {len(b)}")
-    for i, (s, t) in enumerate(zip(a, b)):
-        if s.shape != t.shape:
-            raise AssertionError(
-                f"torch.compile output {i}: shape {tuple(s.shape)} vs eager {tuple(t.shape)}"
-            )
-        if not (s.is_floating_point() or s.is_complex()):
-            if not torch.equal(s, t):
-                raise AssertionError(f"torch.compile output {i} differs from eager")
-            continue
-        tol = tolerance(t.dtype)
-        a_tol = atol if atol is not None else tol.atol * (10 if t.dtype == torch.float32 else 1)
-        r_tol = rtol if rtol is not None else tol.rtol * (10 if t.dtype == torch.float32 else 1)
-        err = float((s.detach() - t.detach()).abs().max()) if s.numel() else 0.0
-        scale = float(t.detach().abs().max()) if t.numel() else 0.0
-        if not (err <= a_tol + r_tol * scale):
-            raise AssertionError(
-                f"torch.compile(backend={backend!r}) output {i} differs from eager: max abs error "
-                f"{err:.3e} > {a_tol + r_tol * scale:.3e}"
-            )
+    names = [f"output {i}" for i in range(len(a))]
+    if is_module:
+        eager_buffers = dict(eager_fn.named_buffers())
+        for name, buf in compiled_fn.named_buffers():
+            a.append(buf)
+            b.append(eager_buffers[name])
+            names.append(f"buffer {name!r}")
+    for name, s, t in zip(names, a, b):
+        _compare(name, s, t, backend, atol, rtol)
     return got
+
+
+def _compare(name: str, s: torch.Tensor, t: torch.Tensor, backend: str, atol, rtol) -> None:
+    if s.shape != t.shape:
+        raise AssertionError(f"torch.compile {name}: shape {tuple(s.shape)} vs eager {tuple(t.shape)}")
+    if not (s.is_floating_point() or s.is_complex()):
+        if not torch.equal(s, t):
+            raise AssertionError(f"torch.compile {name} differs from eager")
+        return
+    tol = tolerance(t.dtype)
+    a_tol = atol if atol is not None else tol.atol * (10 if t.dtype == torch.float32 else 1)
+    r_tol = rtol if rtol is not None else tol.rtol * (10 if t.dtype == torch.float32 else 1)
+    err = float((s.detach() - t.detach()).abs().max()) if s.numel() else 0.0
+    scale = float(t.detach().abs().max()) if t.numel() else 0.0
+    if not (err <= a_tol + r_tol * scale):
+        raise AssertionError(
+            f"torch.compile(backend={backend!r}) {name} differs from eager: max abs error "
+            f"{err:.3e} > {a_tol + r_tol * scale:.3e}"
+        )

@@ -37,3 +37,29 @@ def test_graph_breaks_are_counted():
 
 def test_inductor_backend():
     assert_compiles(lambda x: torch.sin(x) @ x.T, torch.randn(4, 4), backend="inductor")
+
+
+class _CountsOnlyEagerly(torch.nn.Module):
+    """Same output compiled or not, but the buffer update is skipped while compiling."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("calls", torch.zeros(()))
+
+    def forward(self, x):
+        if not torch.compiler.is_compiling():
+            self.calls += 1
+        return 2 * x
+
+
+def test_lost_buffer_update_is_caught_and_module_left_unchanged():
+    m = _CountsOnlyEagerly()
+    with pytest.raises(AssertionError, match="buffer 'calls'"):
+        assert_compiles(m, torch.ones(3), backend="eager")
+    assert float(m.calls) == 0.0  # eager and compiled calls ran on copies
+
+
+def test_buffer_updates_that_compile_correctly_pass():
+    bn = torch.nn.BatchNorm1d(3)
+    assert_compiles(bn, torch.randn(8, 3), backend="aot_eager")
+    assert float(bn.num_batches_tracked) == 0.0

@@ -19,6 +19,14 @@ batch norm of Brooks et al. (NeurIPS 2019) as its baseline. Steps for ``metric="
 Running mean: BW geodesic step :math:`R \leftarrow \gamma_{R\to G}(\text{momentum})`; running variance:
 :math:`r \leftarrow (1-\text{momentum})\,r + \text{momentum}\,v`.
 
+``metric="lem"`` (LieBN-style, Chen et al., "A Lie Group Approach to Riemannian Batch Normalization",
+ICLR 2024, on the log-Euclidean Lie group :math:`(\mathcal S_{++}, \odot)`,
+:math:`X \odot Y = \exp(\log X + \log Y)`): :math:`L_i = \log X_i^\theta`, mean
+:math:`\mu = \frac1N\sum_i L_i` (exact, no iteration), variance :math:`v = \frac1N\sum_i
+\|L_i - \mu\|_F^2/\theta^2` (or :math:`\|L_i\|_F^2/\theta^2` with ``"identity"``), output
+:math:`\exp\bigl(s (L_i - \mu)/\sqrt{v+\epsilon} + \log B\bigr)`, undeformed by the power
+:math:`1/\theta`. Running mean :math:`R \leftarrow \exp((1-m)\log R + m\,\mu)` (the LEM geodesic).
+
 ``metric="aim"``: :math:`G` is the Karcher mean of :math:`X_i^\theta`, centre
 :math:`G^{-1/2} X^\theta G^{-1/2}`, scale by the power :math:`s/\sqrt{v+\epsilon}` (``variance="none"``
 skips it: Brooks et al.'s layer), bias :math:`B^{1/2} \cdot B^{1/2}`, undeform by the power :math:`1/\theta`.
@@ -33,13 +41,12 @@ from torch import nn
 
 from ...linalg import expm, invsqrtm, logm, powm, sqrtm, sqrtm_invsqrtm, sym
 from ._checks import check_square
-from .bw import bw_geodesic
 from .manifold import BuresWasserstein
-from .mean import bw_mean, karcher_mean
+from .mean import _bw_fixed_point, karcher_mean
 
 __all__ = ["SPDBatchNorm", "convert_sync_spd_batchnorm"]
 
-_METRICS = ("gbw", "bw", "aim")
+_METRICS = ("gbw", "bw", "aim", "lem")
 _VARIANCES = ("mean", "identity", "none")
 
 
@@ -63,8 +70,9 @@ class SPDBatchNorm(nn.Module):
 
     Args:
         n: matrix size.
-        metric: ``"gbw"`` (learnable SPD metric parameter ``M``), ``"bw"`` (``M = I``) or ``"aim"``
-            (affine-invariant batch norm, Brooks et al. 2019).
+        metric: ``"gbw"`` (learnable SPD metric parameter ``M``), ``"bw"`` (``M = I``), ``"aim"``
+            (affine-invariant batch norm, Brooks et al. 2019) or ``"lem"`` (LieBN-style log-Euclidean
+            batch norm, Chen et al. 2024; ``mean_iters`` is unused since its mean is exact).
         power: deformation :math:`\theta \ne 0` (``X ↦ X^θ`` before, ``Y ↦ Y^{1/θ}`` after).
         learn_metric: for ``"gbw"``, ``M`` is a ``geoopt.ManifoldParameter`` on
             :class:`BuresWasserstein` (train with ``geoopt.optim.RiemannianAdam``/``SGD``); otherwise a
@@ -179,31 +187,27 @@ class SPDBatchNorm(nn.Module):
             return _AllReduce(self.process_group)
         return None
 
-    def _mean(self, X: torch.Tensor, reduce) -> torch.Tensor:
-        if self.metric == "aim":
-            return karcher_mean(X, iters=self.mean_iters, tol=None, reduce=reduce)
-        return bw_mean(X, iters=self.mean_iters, tol=None, reduce=reduce)
-
-    def _batch_mean_of(self, values: torch.Tensor, reduce) -> torch.Tensor:
-        """Mean of per-matrix scalars ``(N,)`` over the (possibly distributed) batch."""
-        s = values.sum().reshape(1)
-        cnt = torch.full((1,), float(values.numel()), dtype=values.dtype, device=values.device)
-        both = torch.cat([s, cnt])
-        if reduce is not None:
-            both = reduce(both)
-        return both[0] / both[1]
 
     @torch.no_grad()
-    def _update_running(self, G: torch.Tensor, v: torch.Tensor | None) -> None:
+    def _update_running(self, G: torch.Tensor, v: torch.Tensor | None, eig=None) -> None:
+        """Running mean: geodesic step towards ``G`` (``eig = (σ, Q)`` of ``G`` for BW); variance: EMA."""
         m = self.momentum
+        R = self.running_mean
         if self.metric == "aim":
-            Rh, Rih = sqrtm_invsqrtm(self.running_mean)
+            Rh, Rih = sqrtm_invsqrtm(R, check=False)
             new = sym(Rh @ powm(sym(Rih @ G @ Rih), m) @ Rh)
-        else:
-            new = bw_geodesic(self.running_mean, G, m)
+        elif self.metric == "lem":  # G is passed as its logarithm μ
+            new = expm((1 - m) * logm(R) + m * G)
+        else:  # BW geodesic γ(m) = (1−m)²R + m²G + m(1−m)[(GR)^½ + (RG)^½], (GR)^½ = G^½ (G^½RG^½)^½ G^{-½}
+            sigma, Q = eig
+            rho = sigma.clamp_min(torch.finfo(sigma.dtype).tiny).sqrt()
+            Gh, Gih = (Q * rho) @ Q.mT, (Q / rho) @ Q.mT
+            C = Gh @ sqrtm(Gh @ R @ Gh, check=False) @ Gih
+            new = sym((1 - m) ** 2 * R + m**2 * G + m * (1 - m) * (C + C.mT))
         self.running_mean.copy_(new)
         if v is not None:
-            self.running_var.copy_((1 - m) * self.running_var + m * v)
+            # index assignment, not copy_: torch.compile (2.13) drops copy_ into a 0-dim buffer
+            self.running_var[...] = (1 - m) * self.running_var + m * v
 
     # ------------------------------------------------------------------ forward
     def forward(self, X: torch.Tensor) -> torch.Tensor:
@@ -220,6 +224,8 @@ class SPDBatchNorm(nn.Module):
         Xd = X if theta == 1.0 else powm(X, theta)
         if self.metric == "aim":
             Y = self._forward_aim(Xd)
+        elif self.metric == "lem":
+            Y = self._forward_lem(Xd)
         else:
             Y = self._forward_bw(Xd)
         if theta != 1.0:
@@ -229,59 +235,76 @@ class SPDBatchNorm(nn.Module):
     def _forward_bw(self, Xd: torch.Tensor) -> torch.Tensor:
         """Steps 1-5 for ``"gbw"``/``"bw"``, fused: all work happens in the eigenbases of ``G`` and ``B``.
 
-        With ``G = Q diag(σ) Qᵀ`` (detached) and ``X' = Qᵀ X̃ Q``:
-        ``Qᵀ Log_G X̃ Q = S' ∘ R + (S' ∘ R)ᵀ − 2 diag(σ)`` where ``S' = (√σ X' √σ)^½`` and
-        ``R_kl = √σ_k/√σ_l``; the transport to ``I`` is ``∘ √(2/(σ_k+σ_l))``.
-        With ``B = U diag(β) Uᵀ`` and ``W = Uᵀ T U``, ``Uᵀ Exp_B(Γ_{I→B} T) U = E diag(β) Eᵀ``,
-        ``E = I + W ∘ [2(β_k+β_l)]^{-½}``. Congruences by ``M^{∓½}`` are folded into the basis changes.
-        The unfused composition (:func:`bw_log`, :func:`bw_transport_to_identity`, …) is the test twin.
+        With ``G = Q diag(σ) Qᵀ`` (detached), ``ρ = √σ`` and ``P = M^{-½} Q diag(ρ)``, the centred
+        tangent vector in ``Q``'s basis is ``T = Γ_{G→I}(Log_G X̃) = S ∘ H − 2 diag(ρ)`` with
+        ``S = (Pᵀ X P)^½`` and ``H_kl = √(2(σ_k+σ_l))/(ρ_k ρ_l)`` (``(Pᵀ X P)^½ = Qᵀ(G^½ X̃ G^½)^½ Q``,
+        and the transport ``∘ √(2/(σ_k+σ_l))`` merges with ``R_kl + R_lk``, ``R_kl = ρ_k/ρ_l``).
+        With ``B = U diag(β) Uᵀ`` and ``W = Uᵀ T U``, ``Uᵀ Exp_B(Γ_{I→B} c T) U = E diag(β) Eᵀ`` with
+        ``E = I + c W ∘ [2(β_k+β_l)]^{-½}``, so ``Y = F diag(β) Fᵀ``, ``F = M^{½} U E``: one ``eigh``
+        and seven batched products per forward. The unfused composition (:func:`bw_log`,
+        :func:`bw_transport_to_identity`, …) and :func:`gbw_batchnorm_reference` are its test twins.
         """
         gbw = self.metric == "gbw"
-        if gbw:
-            Mh, Mih = sqrtm_invsqrtm(self.M)
+        Mh, Mih = sqrtm_invsqrtm(self.M, check=False) if gbw else (None, None)  # SPD on its manifold
         reduce = self._reduce()
         if self.training:
             with torch.no_grad():
-                Xt = sym(Mih @ Xd.detach() @ Mih) if gbw else Xd.detach()
-                G = self._mean(Xt, reduce)
+                G = self._bw_batch_mean(Xd.detach(), None if Mih is None else Mih.detach(), reduce)
         else:
             G = self.running_mean
         sigma, Q = torch.linalg.eigh(G)  # G carries no gradient
-        P = Mih @ Q if gbw else Q  # X' = Pᵀ X P = Qᵀ X̃ Q
-        rs = sigma.clamp_min(torch.finfo(sigma.dtype).tiny).sqrt()
-        Sp = sqrtm(sym(rs[:, None] * (P.mT @ Xd @ P) * rs[None, :]))
-        A = Sp * (rs[:, None] / rs[None, :])
-        T = (A + A.mT - 2 * torch.diag(sigma)) * torch.rsqrt(0.5 * (sigma[:, None] + sigma[None, :]))
+        rho = sigma.clamp_min(torch.finfo(sigma.dtype).tiny).sqrt()
+        P = (Q if Mih is None else Mih @ Q) * rho
+        S = sqrtm(P.mT @ Xd @ P, check=False)  # symmetric PSD by construction
+        H = torch.sqrt(2 * (sigma[:, None] + sigma[None, :])) / (rho[:, None] * rho[None, :])
+        T = S * H - torch.diag(2 * rho)
+        c = None
         v = None
         if self.variance != "none":
             if self.training:
                 with torch.no_grad():
                     if self.variance == "mean":  # d²(X̃, G) = g_I(T, T) = ‖T‖²_F / 4
-                        d2 = (T.detach() ** 2).sum(dim=(-2, -1)) / 4
+                        d2 = T.detach().square().sum(dim=(-2, -1)) / 4
                     else:  # d²(X̃, I) = tr X̃ + n − 2 tr X̃^½
-                        d2 = _tr(Xt) + self.n - 2 * _tr(sqrtm(Xt))
-                    v = self._batch_mean_of(d2, reduce) / self.power**2
+                        d2 = self._distance_to_identity_sq(Xd.detach(), Mih)
+                    v = self._pooled_mean(d2, reduce) / self.power**2
             else:
                 v = self.running_var
-            T = T * (self.scale / torch.sqrt(v + self.eps))
+            c = self.scale / torch.sqrt(v + self.eps)
         if self.training:
-            self._update_running(G, v)
+            self._update_running(G, v, (sigma, Q))
         beta = self.bias_log_eigvals.exp()
         U = self.bias_eigvecs
         Rb = Q.mT @ U  # W = Uᵀ T U = Rbᵀ T' Rb
-        W = Rb.mT @ T @ Rb
-        E = torch.eye(self.n, dtype=W.dtype, device=W.device) + W * torch.rsqrt(
-            2 * (beta[:, None] + beta[None, :])
+        Kb = torch.rsqrt(2 * (beta[:, None] + beta[None, :]))
+        if c is not None:
+            Kb = Kb * c
+        E = (Rb.mT @ T @ Rb) * Kb
+        E = E + torch.eye(self.n, dtype=E.dtype, device=E.device)
+        F = (U if Mh is None else Mh @ U) @ E
+        return (F * beta) @ F.mT
+
+    def _bw_batch_mean(self, X: torch.Tensor, Mih: torch.Tensor | None, reduce) -> torch.Tensor:
+        """Detached batch mean of ``M^{-½} X_i M^{-½}``: ``mean_iters`` BW fixed-point steps."""
+        red = _identity if reduce is None else reduce
+        total = red(torch.full((), float(X.shape[0]), dtype=X.dtype, device=X.device))
+        S = red(X.sum(dim=0)) / total  # arithmetic mean (congruence commutes with it)
+        if Mih is not None:
+            S = sym(Mih @ S @ Mih)
+        return _bw_fixed_point(
+            X, S, None, total, iters=self.mean_iters, tol=None, reduce=red, congruence=Mih
         )
-        Z = (E * beta) @ E.mT
-        V = Mh @ U if gbw else U
-        return sym(V @ Z @ V.mT)
+
+    def _distance_to_identity_sq(self, X: torch.Tensor, Mih: torch.Tensor | None) -> torch.Tensor:
+        """``d²(X̃_i, I) = tr X̃_i + n − 2 tr X̃_i^½`` per matrix, ``X̃ = M^{-½} X M^{-½}`` (detached)."""
+        Xt = X if Mih is None else Mih @ X @ Mih
+        return _tr(Xt) + self.n - 2 * _tr(sqrtm(Xt, check=False))
 
     def _forward_aim(self, Xd: torch.Tensor) -> torch.Tensor:
         reduce = self._reduce()
         if self.training:
             with torch.no_grad():
-                G = self._mean(Xd.detach(), reduce)
+                G = karcher_mean(Xd.detach(), iters=self.mean_iters, tol=None, reduce=reduce)
         else:
             G = self.running_mean
         Gih = invsqrtm(G)
@@ -295,7 +318,7 @@ class SPDBatchNorm(nn.Module):
                         d2 = (T.detach() ** 2).sum(dim=(-2, -1))
                     else:
                         d2 = (logm(Xd.detach()) ** 2).sum(dim=(-2, -1))
-                    v = self._batch_mean_of(d2, reduce) / self.power**2
+                    v = self._pooled_mean(d2, reduce) / self.power**2
             else:
                 v = self.running_var
             Xc = expm(sym(T) * (self.scale / torch.sqrt(v + self.eps)))
@@ -305,12 +328,49 @@ class SPDBatchNorm(nn.Module):
         Bh = sym((U * (0.5 * self.bias_log_eigvals).exp()) @ U.mT)
         return sym(Bh @ Xc @ Bh)
 
+    def _forward_lem(self, Xd: torch.Tensor) -> torch.Tensor:
+        L = logm(Xd)
+        reduce = self._reduce()
+        if self.training:
+            with torch.no_grad():
+                Ld = L.detach()
+                mu = self._pooled_mean(Ld, reduce)
+        else:
+            mu = logm(self.running_mean)
+        T = L - mu
+        v = None
+        if self.variance != "none":
+            if self.training:
+                with torch.no_grad():
+                    d2 = (Ld - mu if self.variance == "mean" else Ld).square().sum(dim=(-2, -1))
+                    v = self._pooled_mean(d2, reduce) / self.power**2
+            else:
+                v = self.running_var
+            T = T * (self.scale / torch.sqrt(v + self.eps))
+        if self.training:
+            self._update_running(mu, v)
+        U = self.bias_eigvecs
+        log_B = (U * self.bias_log_eigvals) @ U.mT
+        return expm(sym(T + log_B))
+
+    def _pooled_mean(self, values: torch.Tensor, reduce) -> torch.Tensor:
+        """Mean over dim 0 of ``values (N, ...)`` across the (possibly distributed) batch."""
+        total = values.sum(dim=0)
+        cnt = torch.full((), float(values.shape[0]), dtype=values.dtype, device=values.device)
+        if reduce is not None:
+            total, cnt = reduce(total), reduce(cnt)
+        return total / cnt
+
     def extra_repr(self) -> str:
         return (
             f"{self.n}, metric={self.metric!r}, power={self.power}, learn_metric={self.learn_metric}, "
             f"momentum={self.momentum}, mean_iters={self.mean_iters}, variance={self.variance!r}, "
             f"eps={self.eps}, sync={self.sync}"
         )
+
+
+def _identity(t: torch.Tensor) -> torch.Tensor:
+    return t
 
 
 def _tr(A: torch.Tensor) -> torch.Tensor:

@@ -113,11 +113,34 @@ def bw_mean(
     if not isinstance(iters, int) or iters < 0:
         raise ValueError(f"iters must be a non-negative int, got {iters!r}")
     S = reduce((w * X).sum(dim=-3)) / total if init is None else init.to(X.dtype)
+    return _bw_fixed_point(X, S, w, total, iters=iters, tol=tol, reduce=reduce)
+
+
+def _bw_fixed_point(
+    X: torch.Tensor,
+    S: torch.Tensor,
+    w: torch.Tensor | None,
+    total: torch.Tensor,
+    *,
+    iters: int,
+    tol: float | None,
+    reduce: Reduce,
+    congruence: torch.Tensor | None = None,
+) -> torch.Tensor:
+    r"""The fixed-point steps of :func:`bw_mean` from ``S``, without input validation (internal).
+
+    With ``congruence`` :math:`C` ``(..., n, n)`` the data are :math:`C^\top X_i C` (never formed:
+    :math:`S^{1/2} C^\top X_i C S^{1/2} = (C S^{1/2})^\top X_i (C S^{1/2})`), which is how the GBW batch
+    norm averages :math:`M^{-1/2} X_i M^{-1/2}` at the cost of a plain BW mean. ``w`` ``(..., N, 1, 1)``
+    or ``None`` (uniform), ``total`` the (reduced) total weight.
+    """
     if tol is not None:
         tol = max(float(tol), 10 * torch.finfo(X.dtype).eps)
     for _ in range(iters):
-        Sh, Sih = sqrtm_invsqrtm(S)
-        R = reduce((w * sqrtm(sym(Sh[..., None, :, :] @ X @ Sh[..., None, :, :]))).sum(dim=-3)) / total
+        Sh, Sih = sqrtm_invsqrtm(S, check=False)
+        P = Sh if congruence is None else congruence @ Sh
+        roots = sqrtm(P.mT[..., None, :, :] @ X @ P[..., None, :, :], check=False)
+        R = reduce((roots if w is None else w * roots).sum(dim=-3)) / total
         R = sym(R)
         S_new = sym(Sih @ R @ R @ Sih)
         done = _converged(S_new, S, tol)

@@ -145,7 +145,7 @@ def test_gbw_is_bw_after_congruence():
 
 # ----------------------------------------------------------------------------- equivariance
 @pytest.mark.parametrize(
-    "metric,power", [("gbw", 1.0), ("gbw", 0.5), ("bw", 1.0), ("aim", 1.0), ("aim", 0.5)]
+    "metric,power", [("gbw", 1.0), ("gbw", 0.5), ("bw", 1.0), ("aim", 1.0), ("aim", 0.5), ("lem", 0.5)]
 )
 def test_congruence_equivariance_at_identity_parameters(metric, power):
     """With B = I and M = I the layer commutes with X ↦ QXQᵀ.
@@ -177,7 +177,7 @@ def test_not_equivariant_with_generic_bias():
 
 # ----------------------------------------------------------------------------- conditioning, dtypes
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-@pytest.mark.parametrize("metric,power", [("gbw", 1.0), ("gbw", 0.5), ("aim", 1.0)])
+@pytest.mark.parametrize("metric,power", [("gbw", 1.0), ("gbw", 0.5), ("aim", 1.0), ("lem", 1.0)])
 def test_outputs_spd_for_ill_conditioned_inputs(dtype, metric, power):
     for cond in (1e2, 1e4, 1e6):
         bn = _randomise(SPDBatchNorm(8, metric=metric, power=power, dtype=dtype))
@@ -199,7 +199,7 @@ def test_outputs_spd_for_ill_conditioned_inputs(dtype, metric, power):
 
 
 # ----------------------------------------------------------------------------- gradients
-@pytest.mark.parametrize("metric,power", [("gbw", 1.0), ("gbw", 0.5), ("aim", 1.0)])
+@pytest.mark.parametrize("metric,power", [("gbw", 1.0), ("gbw", 0.5), ("aim", 1.0), ("lem", 0.5)])
 def test_gradcheck_eval_mode(metric, power):
     """Eval mode is smooth in the input and the parameters: gradcheck at generic and tied points."""
     bn = _randomise(SPDBatchNorm(3, metric=metric, power=power).double())
@@ -221,7 +221,9 @@ def test_gradcheck_eval_mode(metric, power):
     assert_gradcheck(fn, (X, *params), points=[(ties, *params)])
 
 
-@pytest.mark.parametrize("metric,power", [("gbw", 1.0), ("gbw", 0.5), ("bw", 1.0), ("aim", 1.0)])
+@pytest.mark.parametrize(
+    "metric,power", [("gbw", 1.0), ("gbw", 0.5), ("bw", 1.0), ("aim", 1.0), ("lem", 1.0)]
+)
 def test_finite_gradients_at_tied_eigenvalues_train_mode(metric, power):
     """All parameters at I (tied eigenvalues everywhere), inputs with repeated eigenvalues."""
     bn = SPDBatchNorm(3, metric=metric, power=power).double()
@@ -286,7 +288,7 @@ def test_training_with_riemannian_adam_keeps_parameters_valid():
     torch.testing.assert_close(U.mT @ U, torch.eye(n, dtype=torch.float64), rtol=1e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize("metric", ["gbw", "aim"])
+@pytest.mark.parametrize("metric", ["gbw", "aim", "lem"])
 def test_compiles_aot_eager(metric):
     bn = _randomise(SPDBatchNorm(n, metric=metric, power=0.5).double())
     X = random_spd(N, n=n, seed=70)
@@ -295,9 +297,31 @@ def test_compiles_aot_eager(metric):
     assert_compiles(bn, X, backend="aot_eager")
 
 
+def test_compiles_inductor_without_graph_breaks_forward_and_backward():
+    """The fused GBW path under inductor: 0 graph breaks, same outputs, input and parameter gradients."""
+    X = random_spd(N, n=n, seed=71)
+    W = torch.randn(N, n, n, dtype=torch.float64, generator=torch.Generator().manual_seed(72))
+    eager = _randomise(SPDBatchNorm(n, metric="gbw").double())
+    assert_compiles(copy.deepcopy(eager), X, backend="inductor", max_graph_breaks=0)
+    compiled_bn = copy.deepcopy(eager)
+    compiled = torch.compile(compiled_bn, backend="inductor")
+    for mode in (True, False):  # train (batch statistics), then eval (running statistics)
+        eager.train(mode)
+        compiled_bn.train(mode)
+        grads = []
+        for module, m in ((eager, eager), (compiled, compiled_bn)):
+            x = X.clone().requires_grad_()
+            m.zero_grad()
+            (module(x) * W).sum().backward()
+            grads.append([x.grad] + [p.grad for p in m.parameters()])
+        for a, b in zip(*grads):
+            torch.testing.assert_close(b, a, rtol=1e-9, atol=1e-10)
+        torch.testing.assert_close(compiled_bn.running_mean, eager.running_mean, rtol=1e-12, atol=1e-12)
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match="metric"):
-        SPDBatchNorm(3, metric="lem")
+        SPDBatchNorm(3, metric="le")
     with pytest.raises(ValueError, match="variance"):
         SPDBatchNorm(3, variance="median")
     with pytest.raises(ValueError, match="power"):

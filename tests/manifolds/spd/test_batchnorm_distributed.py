@@ -52,7 +52,7 @@ def _single(metric, power, world=2):
     return Y.detach(), X.grad.detach(), grads, bn.running_mean.clone(), bn.running_var.clone()
 
 
-@pytest.mark.parametrize("metric,power", [("gbw", 0.5), ("aim", 1.0)])
+@pytest.mark.parametrize("metric,power", [("gbw", 0.5), ("aim", 1.0), ("lem", 0.5)])
 def test_sync_ddp_matches_single_process(metric, power):
     out = run_distributed(_worker, 2, args=(metric, power, True))
     Y, gX, grads, rm, rv = _single(metric, power)
