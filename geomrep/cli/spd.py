@@ -280,12 +280,21 @@ def _demo(outdir: Path, quick: bool) -> list[dict]:
 
 # ---------------------------------------------------------------------------------------------- benchmark
 def time_batchnorm(
-    n: int, batch: int = 30, dtype=torch.float64, *, repeats: int = 7, loop_repeats: int = 3, seed: int = 0
+    n: int,
+    batch: int = 30,
+    dtype=torch.float64,
+    *,
+    repeats: int = 7,
+    loop_repeats: int = 3,
+    seed: int = 0,
+    compile: bool = False,
 ) -> dict:
     """Forward+backward milliseconds per batch of the batched GBW/AIM layers and of the per-matrix loop twin.
 
-    All three run the same configuration (train mode, θ = 1, one fixed-point step, variance to the
-    mean); the loop twin gets the same parameters (``B = U diag(e^b) Uᵀ`` passed as a matrix). The
+    The batched GBW, AIM and LEM (LieBN-style) layers and the loop run the same configuration (train
+    mode, θ = 1, one fixed-point step, variance to the mean); with ``compile=True`` also the GBW layer
+    under ``torch.compile`` (inductor; compilation excluded as warm-up). The loop twin gets the same
+    parameters (``B = U diag(e^b) Uᵀ`` passed as a matrix). The
     row also reports the maximal output difference between the GBW layer and the loop, and the time
     of the two batched ``eigh`` calls the GBW layer cannot avoid (``eigh floor``) with the bound
     ``loop / floor`` on the speed-up of any batched implementation that uses ``eigh``.
@@ -295,7 +304,7 @@ def time_batchnorm(
     W = torch.randn(batch, n, n, dtype=torch.float64, generator=gen).to(dtype)
     row: dict = {"n": n, "batch": batch, "dtype": str(dtype).replace("torch.", "")}
     layers = {}
-    for metric in ("gbw", "aim"):
+    for metric in ("gbw", "aim", "lem"):
         bn = SPDBatchNorm(n, metric=metric, dtype=dtype)
         with torch.no_grad():  # generic parameters, distinct eigenvalues (the loop's eigh needs them)
             if metric == "gbw":
@@ -311,6 +320,14 @@ def time_batchnorm(
 
         row[f"{metric} layer ms"] = 1e3 * time_fn(step, warmup=2, repeats=repeats)
     bn = layers["gbw"]
+    if compile:  # the same GBW layer under torch.compile (inductor); compilation is in the warm-up
+        compiled = torch.compile(copy.deepcopy(bn))
+
+        def compiled_step():
+            x = X.clone().requires_grad_()
+            (compiled(x) * W).sum().backward()
+
+        row["gbw compiled ms"] = 1e3 * time_fn(compiled_step, warmup=3, repeats=repeats)
     params = {k: v.detach().clone().requires_grad_() for k, v in bn.named_parameters()}
 
     def loop_step():
@@ -321,6 +338,8 @@ def time_batchnorm(
 
     row["per-matrix loop ms"] = 1e3 * time_fn(loop_step, warmup=1, repeats=loop_repeats)
     row["loop / gbw"] = row["per-matrix loop ms"] / row["gbw layer ms"]
+    if compile:
+        row["loop / gbw compiled"] = row["per-matrix loop ms"] / row["gbw compiled ms"]
     # The GBW layer's unavoidable work: two batched eigendecompositions (the fixed-point step's roots
     # and the forward root). A layer doing nothing else would still take this long, so
     # loop / floor bounds the ratio that any eigh-based batched implementation can reach.

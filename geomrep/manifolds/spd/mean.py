@@ -126,20 +126,22 @@ def _bw_fixed_point(
     tol: float | None,
     reduce: Reduce,
     congruence: torch.Tensor | None = None,
+    method: str = "auto",
 ) -> torch.Tensor:
     r"""The fixed-point steps of :func:`bw_mean` from ``S``, without input validation (internal).
 
     With ``congruence`` :math:`C` ``(..., n, n)`` the data are :math:`C^\top X_i C` (never formed:
     :math:`S^{1/2} C^\top X_i C S^{1/2} = (C S^{1/2})^\top X_i (C S^{1/2})`), which is how the GBW batch
     norm averages :math:`M^{-1/2} X_i M^{-1/2}` at the cost of a plain BW mean. ``w`` ``(..., N, 1, 1)``
-    or ``None`` (uniform), ``total`` the (reduced) total weight.
+    or ``None`` (uniform), ``total`` the (reduced) total weight, ``method`` that of
+    :func:`geomrep.linalg.sqrtm`.
     """
     if tol is not None:
         tol = max(float(tol), 10 * torch.finfo(X.dtype).eps)
     for _ in range(iters):
-        Sh, Sih = sqrtm_invsqrtm(S, check=False)
+        Sh, Sih = sqrtm_invsqrtm(S, method, check=False)
         P = Sh if congruence is None else congruence @ Sh
-        roots = sqrtm(P.mT[..., None, :, :] @ X @ P[..., None, :, :], check=False)
+        roots = sqrtm(P.mT[..., None, :, :] @ X @ P[..., None, :, :], method, check=False)
         R = reduce((roots if w is None else w * roots).sum(dim=-3)) / total
         R = sym(R)
         S_new = sym(Sih @ R @ R @ Sih)

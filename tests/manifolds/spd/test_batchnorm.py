@@ -322,6 +322,8 @@ def test_compiles_inductor_without_graph_breaks_forward_and_backward():
 def test_bad_arguments():
     with pytest.raises(ValueError, match="metric"):
         SPDBatchNorm(3, metric="le")
+    with pytest.raises(ValueError, match="sqrtm_method"):
+        SPDBatchNorm(3, sqrtm_method="svd")
     with pytest.raises(ValueError, match="variance"):
         SPDBatchNorm(3, variance="median")
     with pytest.raises(ValueError, match="power"):
@@ -343,3 +345,31 @@ def test_leading_dims_pooled():
     Y = bn(X)
     bn2 = SPDBatchNorm(3).double()
     torch.testing.assert_close(Y, bn2(X.reshape(8, 3, 3)).reshape(2, 4, 3, 3))
+
+
+# ------------------------------------------------------------------------ matmul-only path (CUDA default)
+@pytest.mark.parametrize("metric", ["gbw", "bw"])
+def test_matmul_only_square_roots_match_eigh(metric):
+    """``sqrtm_method="sns"`` (what ``"auto"`` picks on CUDA) = the eigh path: outputs and gradients."""
+    X = random_spd(12, n=6, cond=1e4, seed=80)
+    W = torch.randn(12, 6, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(81))
+    ref = SPDBatchNorm(6, metric=metric, sqrtm_method="eig").double()
+    if metric == "gbw":
+        with torch.no_grad():
+            ref.M.copy_(random_spd(n=6, cond=5.0, seed=82))
+    sns = copy.deepcopy(ref)
+    sns.sqrtm_method = "sns"
+    for mode in (True, False):
+        outs = []
+        for bn in (ref, sns):
+            bn.train(mode)
+            bn.zero_grad()
+            x = X.clone().requires_grad_()
+            y = bn(x)
+            (y * W).sum().backward()
+            outs.append([y.detach(), x.grad] + [p.grad for p in bn.parameters()])
+        for a, b in zip(*outs):
+            torch.testing.assert_close(b, a, rtol=1e-9, atol=1e-10)
+    X6 = random_spd(16, n=8, cond=1e6, seed=83)  # beyond the design condition of sns: still SPD
+    Y = SPDBatchNorm(8, metric=metric, sqrtm_method="sns").double()(X6).detach()
+    assert bool((torch.linalg.eigvalsh(Y) > 0).all())
