@@ -16,11 +16,10 @@ from pathlib import Path
 
 import geoopt
 import numpy as np
-import scipy.signal
 import torch
 from torch import nn
 
-from ..datasets import load_mamem_ssvep2, mamem_ssvep2_split
+from ..datasets import filterbank_covariances, load_mamem_ssvep2, mamem_ssvep2_split
 from ..manifolds.spd import (
     BiMap,
     LogEig,
@@ -39,7 +38,6 @@ from .timing import time_fn
 
 __all__ = [
     "random_spd",
-    "mamem_filterbank_covariances",
     "SPDNet",
     "train_spdnet",
     "time_batchnorm",
@@ -128,40 +126,6 @@ def _check_transport(dtype, gen):
 
 
 # ---------------------------------------------------------------------------------------------- model
-def mamem_filterbank_covariances(
-    x: np.ndarray,
-    fs: float = 125.0,
-    freqs=(6.66, 7.5, 8.57, 10.0, 12.0),
-    half_width: float = 0.5,
-    order: int = 2,
-    shrinkage: float = 1e-3,
-) -> torch.Tensor:
-    """Filter-bank covariances of EEG trials: band-pass each stimulation frequency, stack, covariance.
-
-    Args:
-        x: trials ``(..., channels, time)``.
-        fs: sampling rate in Hz (MAMEM-SSVEP-II as released with GBWBN: 125 Hz, which gives
-            above-chance accuracy; 250 Hz does not).
-        freqs, half_width, order: Butterworth band-pass ``[f − hw, f + hw]`` per frequency, zero phase.
-        shrinkage: ridge ``shrinkage · tr(C)/d · I`` added to each covariance.
-
-    Returns:
-        float64 covariances ``(..., channels·len(freqs), channels·len(freqs))``, each scaled to unit
-        trace per dimension (``tr C = d``).
-    """
-    bands = []
-    for f in freqs:
-        b, a = scipy.signal.butter(order, [f - half_width, f + half_width], btype="band", fs=fs)
-        bands.append(scipy.signal.filtfilt(b, a, np.asarray(x, dtype=np.float64), axis=-1))
-    z = np.concatenate(bands, axis=-2)
-    z = z - z.mean(-1, keepdims=True)
-    C = torch.from_numpy(z @ np.swapaxes(z, -1, -2) / (z.shape[-1] - 1))
-    d = C.shape[-1]
-    tau = torch.diagonal(C, dim1=-2, dim2=-1).mean(-1)[..., None, None]
-    C = C / tau + shrinkage * torch.eye(d, dtype=C.dtype)
-    return (C + C.mT) / 2
-
-
 class SPDNet(nn.Module):
     """BiMap → [SPDBatchNorm] → ReEig → LogEig → Linear, with an optional batch norm of any metric.
 
@@ -254,7 +218,7 @@ def _demo(outdir: Path, quick: bool) -> list[dict]:
     rows, curves = [], {}
     for s in subjects:
         x, y, _ = load_mamem_ssvep2(subjects=[s])
-        C = mamem_filterbank_covariances(x[0].numpy())
+        C = filterbank_covariances(x[0].numpy())
         parts = mamem_ssvep2_split(C, y[0])
         data = {k: (v.x, v.y) for k, v in parts.items()}
         for name, bn in (("no BN", None), ("GBW-BN θ=0.5", {"metric": "gbw", "power": 0.5})):
@@ -308,7 +272,7 @@ def time_batchnorm(
         bn = SPDBatchNorm(n, metric=metric, dtype=dtype)
         with torch.no_grad():  # generic parameters, distinct eigenvalues (the loop's eigh needs them)
             if metric == "gbw":
-                bn.M.copy_(random_spd(1, n, 5.0, dtype, gen)[0])
+                bn.set_metric(random_spd(1, n, 5.0, dtype, gen)[0])
             Q = torch.linalg.qr(torch.randn(n, n, dtype=torch.float64, generator=gen))[0]
             bn.bias_eigvecs.copy_(Q.to(dtype))
             bn.bias_log_eigvals.copy_(torch.linspace(-0.5, 0.5, n, dtype=dtype))
@@ -333,7 +297,9 @@ def time_batchnorm(
     def loop_step():
         x = X.clone().requires_grad_()
         U, b = params["bias_eigvecs"], params["bias_log_eigvals"]
-        Y, _, _ = gbw_batchnorm_reference(x, params["M"], (U * b.exp()) @ U.mT, params["scale"])
+        V, m = params["metric_eigvecs"], params["metric_log_eigvals"]
+        B, M = (U * b.exp()) @ U.mT, (V * m.exp()) @ V.mT
+        Y, _, _ = gbw_batchnorm_reference(x, M, B, params["scale"])
         (Y * W).sum().backward()
 
     row["per-matrix loop ms"] = 1e3 * time_fn(loop_step, warmup=1, repeats=loop_repeats)

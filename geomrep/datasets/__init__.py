@@ -8,6 +8,7 @@ from ._root import data_root
 from .dictionary_lookup import dictionary_lookup_graphs
 from .eeg import (
     EEGSplit,
+    filterbank_covariances,
     load_mamem_ssvep2,
     load_ssvep_exo_covariances,
     load_ssvep_exo_epochs,
@@ -24,6 +25,7 @@ __all__ = [
     "mamem_ssvep2_split",
     "load_ssvep_exo_covariances",
     "load_ssvep_exo_epochs",
+    "filterbank_covariances",
     "load_zinc12k",
     "ZINC_SPLITS",
     "load_tu_dataset",

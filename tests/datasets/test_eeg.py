@@ -6,6 +6,7 @@ import torch
 
 from geomrep.datasets import (
     data_root,
+    filterbank_covariances,
     load_mamem_ssvep2,
     load_ssvep_exo_covariances,
     load_ssvep_exo_epochs,
@@ -59,3 +60,20 @@ def test_ssvep_exo_covariances_and_epochs():
         load_ssvep_exo_epochs(sessions=[0], tmin=3.0, tmax=2.0)
     with pytest.raises(ValueError, match="sessions"):
         load_ssvep_exo_epochs(sessions=[40])
+
+
+def test_filterbank_covariances_separate_frequencies():
+    """A 10 Hz sinusoid on channel 0 lands in the 10 Hz band block, not in the 6.66 Hz one."""
+    fs, T = 125.0, 250
+    t = np.arange(T) / fs
+    rng = np.random.default_rng(0)
+    x = 0.01 * rng.standard_normal((3, 2, T))
+    x[:, 0] += np.sin(2 * np.pi * 10.0 * t)
+    C = filterbank_covariances(x, fs=fs, freqs=(6.66, 10.0))
+    assert C.shape == (3, 4, 4) and C.dtype == torch.float64
+    torch.testing.assert_close(C, C.mT)
+    assert bool((torch.linalg.eigvalsh(C) > 0).all())
+    power = torch.diagonal(C, dim1=-2, dim2=-1)  # order: (band 6.66: ch0, ch1), (band 10: ch0, ch1)
+    torch.testing.assert_close(power.sum(-1), torch.full((3,), 4.0 * (1 + 1e-3), dtype=torch.float64))
+    assert bool((power[:, 2] > 20 * power[:, 0]).all())
+    assert bool((power[:, 2] > 20 * power[:, 3]).all())

@@ -36,7 +36,7 @@ def _randomise(bn: SPDBatchNorm, seed: int = 0) -> SPDBatchNorm:
     dt = bn.running_mean.dtype
     with torch.no_grad():
         if bn.metric == "gbw":
-            bn.M.copy_(random_spd(n=bn.n, cond=5.0, seed=seed + 100, dtype=dt))
+            bn.set_metric(random_spd(n=bn.n, cond=5.0, seed=seed + 100, dtype=dt))
         Q, _ = torch.linalg.qr(torch.randn(bn.n, bn.n, dtype=torch.float64, generator=g))
         bn.bias_eigvecs.copy_(Q.to(dt))
         bn.bias_log_eigvals.copy_(torch.linspace(-0.5, 0.7, bn.n, dtype=dt))
@@ -55,8 +55,10 @@ def test_matches_per_matrix_reference(power, variance):
     params = {k: v.detach().clone().requires_grad_() for k, v in bn.named_parameters()}
     U, b = params["bias_eigvecs"], params["bias_log_eigvals"]
     B = (U * b.exp()) @ U.mT
+    V, m = params["metric_eigvecs"], params["metric_log_eigvals"]
+    M = (V * m.exp()) @ V.mT
     Yr, G, v = gbw_batchnorm_reference(
-        Xr, params["M"], B, params["scale"], power=power, mean_iters=2, variance=variance
+        Xr, M, B, params["scale"], power=power, mean_iters=2, variance=variance
     )
     torch.testing.assert_close(Y, Yr, rtol=1e-9, atol=1e-10)
     # gradients of the same loss w.r.t. the input and every parameter
@@ -69,8 +71,9 @@ def test_matches_per_matrix_reference(power, variance):
             assert variance == "none" and k == "scale"
             continue
         g, gr = p.grad, params[k].grad
-        if k == "bias_eigvecs":  # compare Riemannian (Stiefel-tangent) parts: B depends on U only via UΛUᵀ
-            g, gr = (t - U.detach() @ ((U.detach().mT @ t + t.mT @ U.detach()) / 2) for t in (g, gr))
+        if k.endswith("eigvecs"):  # compare Riemannian (Stiefel-tangent) parts: B, M see U only via UΛUᵀ
+            E = params[k].detach()
+            g, gr = (t - E @ ((E.mT @ t + t.mT @ E) / 2) for t in (g, gr))
         torch.testing.assert_close(g, gr, rtol=1e-8, atol=1e-9, msg=k)
     # running statistics: one step of momentum 0.1 from I / 1
     G_run = bn.running_mean
@@ -102,7 +105,7 @@ def test_output_is_normalised(metric):
     bn = SPDBatchNorm(n, metric=metric, mean_iters=60, eps=0.0).double()
     if metric == "gbw":
         with torch.no_grad():
-            bn.M.copy_(random_spd(n=n, cond=3.0, seed=3))
+            bn.set_metric(random_spd(n=n, cond=3.0, seed=3))
     X = 2.0 * random_spd(N, n=n, cond=4.0, seed=4)
     Y = bn(X).detach()
     eye = torch.eye(n, dtype=torch.float64)
@@ -135,7 +138,7 @@ def test_gbw_is_bw_after_congruence():
     """GBW layer with metric M = BW layer on M^{-½} X M^{-½}, mapped back by M^{½} · M^{½}."""
     M = random_spd(n=n, cond=10.0, seed=7)
     gbw = SPDBatchNorm(n, metric="gbw", learn_metric=False).double()
-    gbw.M.copy_(M)
+    gbw.set_metric(M)
     bw = SPDBatchNorm(n, metric="bw").double()
     X = random_spd(N, n=n, cond=30.0, seed=8)
     Mh = torch.from_numpy(sla.sqrtm(np64(M)).real)
@@ -207,13 +210,12 @@ def test_gradcheck_eval_mode(metric, power):
     bn(random_spd(6, n=3, seed=12))
     bn.eval()
     X = random_spd(2, n=3, seed=13)
-    names = ["scale", "bias_log_eigvals"] + (["M"] if metric == "gbw" else [])
+    names = ["scale", "bias_log_eigvals"]
+    names += ["metric_eigvecs", "metric_log_eigvals"] if metric == "gbw" else []
     params = tuple(dict(bn.named_parameters())[k].detach() for k in names)
 
     def fn(x, *ps):
         sd = dict(zip(names, ps))
-        if "M" in sd:
-            sd["M"] = (sd["M"] + sd["M"].mT) / 2
         return torch.func.functional_call(bn, sd, ((x + x.mT) / 2,))
 
     eye = torch.eye(3, dtype=torch.float64)
@@ -256,7 +258,8 @@ def test_state_dict_round_trip():
     for seed in range(3):
         bn(random_spd(N, n=n, seed=30 + seed))
     sd = bn.state_dict()
-    assert {"M", "bias_eigvecs", "bias_log_eigvals", "scale", "running_mean", "running_var"} <= set(sd)
+    keys = {"metric_eigvecs", "metric_log_eigvals", "bias_eigvecs", "bias_log_eigvals", "scale"}
+    assert keys | {"running_mean", "running_var"} <= set(sd)
     buf = io.BytesIO()
     torch.save(sd, buf)
     buf.seek(0)
@@ -266,7 +269,9 @@ def test_state_dict_round_trip():
     bn2.eval()
     X = random_spd(N, n=n, seed=40)
     torch.testing.assert_close(bn2(X), bn(X), rtol=0, atol=0)
-    assert isinstance(bn2.M, geoopt.ManifoldParameter) and isinstance(bn2.M.manifold, BuresWasserstein)
+    V = bn2.metric_eigvecs
+    assert isinstance(V, geoopt.ManifoldParameter) and isinstance(V.manifold, geoopt.Stiefel)
+    torch.testing.assert_close(bn2.M, bn.M, rtol=0, atol=0)
 
 
 def test_training_with_riemannian_adam_keeps_parameters_valid():
@@ -284,8 +289,9 @@ def test_training_with_riemannian_adam_keeps_parameters_valid():
         losses.append(float(loss.detach()))
     assert losses[-1] < losses[0]
     BuresWasserstein().assert_check_point_on_manifold(bn.M.detach())
-    U = bn.bias_eigvecs.detach()
-    torch.testing.assert_close(U.mT @ U, torch.eye(n, dtype=torch.float64), rtol=1e-6, atol=1e-6)
+    assert float(bn.metric_log_eigvals.detach().abs().max()) > 1e-3  # M was trained
+    for U in (bn.bias_eigvecs.detach(), bn.metric_eigvecs.detach()):
+        torch.testing.assert_close(U.mT @ U, torch.eye(n, dtype=torch.float64), rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("metric", ["gbw", "aim", "lem"])
@@ -317,6 +323,21 @@ def test_compiles_inductor_without_graph_breaks_forward_and_backward():
         for a, b in zip(*grads):
             torch.testing.assert_close(b, a, rtol=1e-9, atol=1e-10)
         torch.testing.assert_close(compiled_bn.running_mean, eager.running_mean, rtol=1e-12, atol=1e-12)
+
+
+def test_set_metric_and_bias_round_trip_and_validate():
+    bn = SPDBatchNorm(n, metric="gbw").double()
+    M, B = random_spd(n=n, cond=30.0, seed=90), random_spd(n=n, cond=7.0, seed=91)
+    bn.set_metric(M)
+    bn.set_bias(B)
+    torch.testing.assert_close(bn.M, M, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(bn.B, B, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="positive definite"):
+        bn.set_metric(-M)
+    with pytest.raises(ValueError, match=r"\(4, 4\)"):
+        bn.set_bias(torch.eye(3, dtype=torch.float64))
+    with pytest.raises(ValueError, match="gbw"):
+        SPDBatchNorm(n, metric="bw").set_metric(M)
 
 
 def test_bad_arguments():
@@ -356,7 +377,7 @@ def test_matmul_only_square_roots_match_eigh(metric):
     ref = SPDBatchNorm(6, metric=metric, sqrtm_method="eig").double()
     if metric == "gbw":
         with torch.no_grad():
-            ref.M.copy_(random_spd(n=6, cond=5.0, seed=82))
+            ref.set_metric(random_spd(n=6, cond=5.0, seed=82))
     sns = copy.deepcopy(ref)
     sns.sqrtm_method = "sns"
     for mode in (True, False):

@@ -16,7 +16,7 @@ def _make(metric, power, sync):
     bn = SPDBatchNorm(n, metric=metric, power=power, mean_iters=2).double()
     with torch.no_grad():
         if metric == "gbw":
-            bn.M.copy_(random_spd(n=n, cond=4.0, seed=5))
+            bn.set_metric(random_spd(n=n, cond=4.0, seed=5))
         bn.bias_log_eigvals.copy_(torch.linspace(-0.3, 0.4, n, dtype=torch.float64))
         bn.scale.fill_(1.2)
     model = torch.nn.Sequential(bn)
