@@ -17,6 +17,7 @@ from collections.abc import Callable
 import torch
 
 from ...linalg import expm, logm, sqrtm, sqrtm_invsqrtm, sym
+from ...linalg._checks import check_positive_definite, check_symmetric
 from ._checks import check_square
 
 __all__ = ["bw_mean", "karcher_mean", "arithmetic_mean"]
@@ -112,6 +113,9 @@ def bw_mean(
     w, total, reduce = _prepare(X, weights, reduce)
     if not isinstance(iters, int) or iters < 0:
         raise ValueError(f"iters must be a non-negative int, got {iters!r}")
+    if iters > 0:  # the steps below skip per-step checks: validate the data once
+        check_symmetric(X, "X")
+        check_positive_definite(X, "X", allow_singular=True)
     S = reduce((w * X).sum(dim=-3)) / total if init is None else init.to(X.dtype)
     return _bw_fixed_point(X, S, w, total, iters=iters, tol=tol, reduce=reduce)
 

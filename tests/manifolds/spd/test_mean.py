@@ -62,6 +62,10 @@ def test_reduce_hook_and_weights():
         bw_mean(X, torch.ones(5, dtype=torch.float64))
     with pytest.raises(ValueError, match="N, n, n"):
         bw_mean(X[0])
+    with pytest.raises(ValueError, match="positive semidefinite"):
+        bw_mean(torch.cat([X, -X[:1]]))
+    with pytest.raises(ValueError, match="symmetric"):
+        bw_mean(X + torch.triu(torch.ones(3, 3, dtype=torch.float64), 1))
 
 
 def test_mean_gradcheck():
