@@ -299,21 +299,22 @@ def sqrtm_invsqrtm_eig(A: torch.Tensor, *, check: bool = True) -> tuple[torch.Te
     return _eigh_map(A, ((_sqrt_value, _sqrt_dd), (_invsqrt_value, _invsqrt_dd)), "A", pd=True, check=check)
 
 
-def logm(A: torch.Tensor) -> torch.Tensor:
+def logm(A: torch.Tensor, *, check: bool = True) -> torch.Tensor:
     """Principal logarithm ``log A = U log(Λ) Uᵀ`` of symmetric positive definite ``A (..., n, n)``.
 
-    Raises ``ValueError`` if an eigenvalue is ≤ 0. Backward
-    ``K_ij = 2 atanh((λ_i−λ_j)/(λ_i+λ_j)) / (λ_i−λ_j)`` (exact, ``1/λ_i`` at ties).
+    Raises ``ValueError`` if an eigenvalue is ≤ 0 (``check=False`` skips the checks, see
+    :func:`sqrtm_eig`). Backward ``K_ij = 2 atanh((λ_i−λ_j)/(λ_i+λ_j)) / (λ_i−λ_j)`` (exact,
+    ``1/λ_i`` at ties).
 
     Example:
         >>> logm(torch.eye(2, dtype=torch.float64) * math.e)
         tensor([[1., 0.],
                 [0., 1.]], dtype=torch.float64)
     """
-    return _eigh_map(A, ((_log_value, _log_dd),), "A", pd=True)[0]
+    return _eigh_map(A, ((_log_value, _log_dd),), "A", pd=True, check=check)[0]
 
 
-def expm(A: torch.Tensor) -> torch.Tensor:
+def expm(A: torch.Tensor, *, check: bool = True) -> torch.Tensor:
     """Matrix exponential ``exp A = U exp(Λ) Uᵀ`` of symmetric ``A (..., n, n)`` (the result is SPD).
 
     Backward ``K_ij = e^{(λ_i+λ_j)/2} sinh((λ_i−λ_j)/2)/((λ_i−λ_j)/2)`` (exact at ties).
@@ -323,10 +324,10 @@ def expm(A: torch.Tensor) -> torch.Tensor:
         tensor([[1., 0.],
                 [0., 1.]], dtype=torch.float64)
     """
-    return _eigh_map(A, ((_exp_value, _exp_dd),), "A", pd=None)[0]
+    return _eigh_map(A, ((_exp_value, _exp_dd),), "A", pd=None, check=check)[0]
 
 
-def powm(A: torch.Tensor, p: float) -> torch.Tensor:
+def powm(A: torch.Tensor, p: float, *, check: bool = True) -> torch.Tensor:
     """Matrix power ``A^p = U Λ^p Uᵀ`` of symmetric positive definite ``A (..., n, n)``, real ``p``.
 
     For ``p > 0`` singular PSD input is accepted (eigenvalues clamped at 0, as for :func:`sqrtm_eig`;
@@ -343,7 +344,7 @@ def powm(A: torch.Tensor, p: float) -> torch.Tensor:
         raise ValueError(f"p must be a Python float, got {type(p).__name__}")
     p = float(p)
     spec = (_PowValue(p), _PowDD(p))
-    return _eigh_map(A, (spec,), "A", pd=not p > 0)[0]
+    return _eigh_map(A, (spec,), "A", pd=not p > 0, check=check)[0]
 
 
 class _PowValue:

@@ -40,8 +40,9 @@ import torch.distributed as dist
 from torch import nn
 
 from ...linalg import METHODS, expm, invsqrtm, logm, powm, sqrtm, sqrtm_invsqrtm, sym
+from ...linalg._checks import check_positive_definite, check_symmetric
 from ._checks import check_square
-from .mean import _bw_fixed_point, karcher_mean
+from .mean import _bw_fixed_point, _identity, _karcher_fixed_point
 
 __all__ = ["SPDBatchNorm", "convert_sync_spd_batchnorm"]
 
@@ -271,8 +272,11 @@ class SPDBatchNorm(nn.Module):
             )
         shape = X.shape
         X = X.reshape(-1, self.n, self.n)
+        # data checks once here (skipped under torch.compile); the matrix functions below run unchecked
+        check_symmetric(X, "X")
+        check_positive_definite(X, "X", allow_singular=True)
         theta = self.power
-        Xd = X if theta == 1.0 else powm(X, theta)
+        Xd = X if theta == 1.0 else powm(X, theta, check=False)
         if self.metric == "aim":
             Y = self._forward_aim(Xd)
         elif self.metric == "lem":
@@ -280,7 +284,7 @@ class SPDBatchNorm(nn.Module):
         else:
             Y = self._forward_bw(Xd)
         if theta != 1.0:
-            Y = powm(Y, 1.0 / theta)
+            Y = powm(Y, 1.0 / theta, check=False)
         return Y.reshape(shape)
 
     def _forward_bw(self, Xd: torch.Tensor) -> torch.Tensor:
@@ -359,20 +363,20 @@ class SPDBatchNorm(nn.Module):
         reduce = self._reduce()
         if self.training:
             with torch.no_grad():
-                G = karcher_mean(Xd.detach(), iters=self.mean_iters, tol=None, reduce=reduce)
+                G = _karcher_fixed_point(Xd.detach(), self.mean_iters, reduce)
         else:
             G = self.running_mean
-        Gih = invsqrtm(G)
+        Gih = invsqrtm(G, check=False)
         Xc = sym(Gih @ Xd @ Gih)
         v = None
         if self.variance != "none":
-            T = logm(Xc)
+            T = logm(Xc, check=False)
             if self.training:
                 with torch.no_grad():
                     if self.variance == "mean":
                         d2 = (T.detach() ** 2).sum(dim=(-2, -1))
                     else:
-                        d2 = (logm(Xd.detach()) ** 2).sum(dim=(-2, -1))
+                        d2 = (logm(Xd.detach(), check=False) ** 2).sum(dim=(-2, -1))
                     v = self._pooled_mean(d2, reduce) / self.power**2
             else:
                 v = self.running_var
@@ -384,14 +388,14 @@ class SPDBatchNorm(nn.Module):
         return sym(Bh @ Xc @ Bh)
 
     def _forward_lem(self, Xd: torch.Tensor) -> torch.Tensor:
-        L = logm(Xd)
+        L = logm(Xd, check=False)
         reduce = self._reduce()
         if self.training:
             with torch.no_grad():
                 Ld = L.detach()
                 mu = self._pooled_mean(Ld, reduce)
         else:
-            mu = logm(self.running_mean)
+            mu = logm(self.running_mean, check=False)
         T = L - mu
         v = None
         if self.variance != "none":
@@ -406,7 +410,7 @@ class SPDBatchNorm(nn.Module):
             self._update_running(mu, v)
         U = self.bias_eigvecs
         log_B = (U * self.bias_log_eigvals) @ U.mT
-        return expm(sym(T + log_B))
+        return expm(sym(T + log_B), check=False)
 
     def _pooled_mean(self, values: torch.Tensor, reduce) -> torch.Tensor:
         """Mean over dim 0 of ``values (N, ...)`` across the (possibly distributed) batch."""
@@ -422,10 +426,6 @@ class SPDBatchNorm(nn.Module):
             f"momentum={self.momentum}, mean_iters={self.mean_iters}, variance={self.variance!r}, "
             f"eps={self.eps}, sync={self.sync}, sqrtm_method={self.sqrtm_method!r}"
         )
-
-
-def _identity(t: torch.Tensor) -> torch.Tensor:
-    return t
 
 
 def _tr(A: torch.Tensor) -> torch.Tensor:

@@ -185,13 +185,29 @@ def karcher_mean(
     w, total, reduce = _prepare(X, weights, reduce)
     if not isinstance(iters, int) or iters < 0:
         raise ValueError(f"iters must be a non-negative int, got {iters!r}")
+    if iters > 0:  # the steps below skip per-step checks: validate the data once
+        check_symmetric(X, "X")
+        check_positive_definite(X, "X")
     G = reduce((w * X).sum(dim=-3)) / total if init is None else init.to(X.dtype)
+    return _karcher_steps(X, G, w, total, iters=iters, tol=tol, reduce=reduce)
+
+
+def _karcher_fixed_point(X: torch.Tensor, iters: int, reduce: Reduce | None) -> torch.Tensor:
+    """Karcher mean of ``X (N, n, n)`` with uniform weights, ``iters`` steps, no validation (internal)."""
+    red = _identity if reduce is None else reduce
+    total = red(torch.full((), float(X.shape[0]), dtype=X.dtype, device=X.device))
+    G = red(X.sum(dim=0)) / total
+    return _karcher_steps(X, G, None, total, iters=iters, tol=None, reduce=red)
+
+
+def _karcher_steps(X, G, w, total, *, iters: int, tol: float | None, reduce: Reduce) -> torch.Tensor:
     if tol is not None:
         tol = max(float(tol), 10 * torch.finfo(X.dtype).eps)
     for _ in range(iters):
-        Gh, Gih = sqrtm_invsqrtm(G)
-        T = reduce((w * logm(sym(Gih[..., None, :, :] @ X @ Gih[..., None, :, :]))).sum(dim=-3)) / total
-        G_new = sym(Gh @ expm(sym(T)) @ Gh)
+        Gh, Gih = sqrtm_invsqrtm(G, check=False)
+        logs = logm(Gih[..., None, :, :] @ X @ Gih[..., None, :, :], check=False)
+        T = reduce((logs if w is None else w * logs).sum(dim=-3)) / total
+        G_new = sym(Gh @ expm(sym(T), check=False) @ Gh)
         done = _converged(G_new, G, tol)
         G = G_new
         if done:

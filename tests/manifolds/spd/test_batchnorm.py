@@ -325,6 +325,19 @@ def test_compiles_inductor_without_graph_breaks_forward_and_backward():
         torch.testing.assert_close(compiled_bn.running_mean, eager.running_mean, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("metric", ["gbw", "bw", "aim", "lem"])
+def test_bad_inputs_raise_clear_errors(metric):
+    bn = SPDBatchNorm(n, metric=metric).double()
+    X = random_spd(N, n=n, seed=95)
+    with pytest.raises(ValueError, match="X must be symmetric"):
+        bn(X + torch.triu(torch.ones(n, n, dtype=torch.float64), 1))
+    with pytest.raises(ValueError, match="X must be symmetric positive semidefinite"):
+        bn(torch.cat([X, -X[:1]]))
+    bn.eval()
+    with pytest.raises(ValueError, match="X must be symmetric positive semidefinite"):
+        bn(-X)
+
+
 def test_set_metric_and_bias_round_trip_and_validate():
     bn = SPDBatchNorm(n, metric="gbw").double()
     M, B = random_spd(n=n, cond=30.0, seed=90), random_spd(n=n, cond=7.0, seed=91)
