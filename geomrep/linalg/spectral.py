@@ -274,7 +274,8 @@ def sqrtm_eig(A: torch.Tensor, *, check: bool = True) -> torch.Tensor:
 def invsqrtm_eig(A: torch.Tensor, *, check: bool = True) -> torch.Tensor:
     """Inverse square root ``A^{-½}`` of symmetric positive definite ``A (..., n, n)`` through ``eigh``.
 
-    Raises ``ValueError`` if an eigenvalue is ≤ 0 (unless ``check=False``, see :func:`sqrtm_eig`).
+    Raises ``ValueError`` if an eigenvalue is ≤ 0; with ``check=False`` (no symmetry or eigenvalue
+    checks, no host synchronisation) such input gives NaN/inf instead.
     Near-singular input gives a large but finite result
     with relative error about ``eps·κ(A)``. Backward ``K_ij = −λ_i^{-½}λ_j^{-½}/(√λ_i + √λ_j)``.
 
@@ -289,7 +290,8 @@ def invsqrtm_eig(A: torch.Tensor, *, check: bool = True) -> torch.Tensor:
 def sqrtm_invsqrtm_eig(A: torch.Tensor, *, check: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """``(A^½, A^{-½})`` from one ``eigh`` of symmetric positive definite ``A (..., n, n)``.
 
-    ``check=False`` skips the symmetry and positivity checks (see :func:`sqrtm_eig`).
+    ``check=False`` skips the symmetry and positivity checks (no host synchronisation); input that is
+    not positive definite then gives NaN/inf instead of ``ValueError``.
 
     Example:
         >>> S, R = sqrtm_invsqrtm_eig(torch.eye(2, dtype=torch.float64) * 4)
@@ -302,9 +304,9 @@ def sqrtm_invsqrtm_eig(A: torch.Tensor, *, check: bool = True) -> tuple[torch.Te
 def logm(A: torch.Tensor, *, check: bool = True) -> torch.Tensor:
     """Principal logarithm ``log A = U log(Λ) Uᵀ`` of symmetric positive definite ``A (..., n, n)``.
 
-    Raises ``ValueError`` if an eigenvalue is ≤ 0 (``check=False`` skips the checks, see
-    :func:`sqrtm_eig`). Backward ``K_ij = 2 atanh((λ_i−λ_j)/(λ_i+λ_j)) / (λ_i−λ_j)`` (exact,
-    ``1/λ_i`` at ties).
+    Raises ``ValueError`` if an eigenvalue is ≤ 0 (with ``check=False``, which skips the symmetry and
+    eigenvalue checks, such input gives NaN/inf instead). Backward
+    ``K_ij = 2 atanh((λ_i−λ_j)/(λ_i+λ_j)) / (λ_i−λ_j)`` (exact, ``1/λ_i`` at ties).
 
     Example:
         >>> logm(torch.eye(2, dtype=torch.float64) * math.e)
@@ -317,7 +319,8 @@ def logm(A: torch.Tensor, *, check: bool = True) -> torch.Tensor:
 def expm(A: torch.Tensor, *, check: bool = True) -> torch.Tensor:
     """Matrix exponential ``exp A = U exp(Λ) Uᵀ`` of symmetric ``A (..., n, n)`` (the result is SPD).
 
-    Backward ``K_ij = e^{(λ_i+λ_j)/2} sinh((λ_i−λ_j)/2)/((λ_i−λ_j)/2)`` (exact at ties).
+    Backward ``K_ij = e^{(λ_i+λ_j)/2} sinh((λ_i−λ_j)/2)/((λ_i−λ_j)/2)`` (exact at ties). ``check=False``
+    skips the symmetry check (only the lower triangle is read).
 
     Example:
         >>> expm(torch.zeros(2, 2, dtype=torch.float64))
@@ -331,7 +334,9 @@ def powm(A: torch.Tensor, p: float, *, check: bool = True) -> torch.Tensor:
     """Matrix power ``A^p = U Λ^p Uᵀ`` of symmetric positive definite ``A (..., n, n)``, real ``p``.
 
     For ``p > 0`` singular PSD input is accepted (eigenvalues clamped at 0, as for :func:`sqrtm_eig`;
-    the gradient is then undefined); for ``p ≤ 0`` every eigenvalue must be > 0. Backward
+    the gradient is then undefined); for ``p ≤ 0`` every eigenvalue must be > 0 (``check=False`` skips
+    these checks and the symmetry check: negative eigenvalues are clamped for ``p > 0``, give NaN/inf
+    for ``p ≤ 0``). Backward
     ``K_ij = e^{(p−1)m} sinh(p x)/sinh(x)``, ``m, x`` the mean and half-difference of ``log λ_i, log λ_j``
     (exact, ``p λ_i^{p−1}`` at ties).
 

@@ -194,6 +194,15 @@ class SPDBatchNorm(nn.Module):
         self.register_buffer("running_mean", eye.clone())
         self.register_buffer("running_var", torch.ones((), **kw))
 
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # state dicts written before M was stored spectrally carry the matrix under "M"
+        key = prefix + "M"
+        if self.metric == "gbw" and key in state_dict and prefix + "metric_eigvecs" not in state_dict:
+            lam, V = torch.linalg.eigh(sym(state_dict.pop(key)))
+            state_dict[prefix + "metric_eigvecs"] = V
+            state_dict[prefix + "metric_log_eigvals"] = lam.clamp_min(torch.finfo(lam.dtype).tiny).log()
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     # ------------------------------------------------------------------ helpers
     @property
     def B(self) -> torch.Tensor:
@@ -249,7 +258,7 @@ class SPDBatchNorm(nn.Module):
             Rh, Rih = sqrtm_invsqrtm(R, check=False)
             new = sym(Rh @ powm(sym(Rih @ G @ Rih), m) @ Rh)
         elif self.metric == "lem":  # G is passed as its logarithm μ
-            new = expm((1 - m) * logm(R) + m * G)
+            new = sym(expm((1 - m) * logm(sym(R), check=False) + m * G, check=False))
         else:  # BW geodesic γ(m) = (1−m)²R + m²G + m(1−m)[(GR)^½ + (RG)^½], (GR)^½ = G^½ (G^½RG^½)^½ G^{-½}
             sigma, Q = eig
             rho = sigma.clamp_min(torch.finfo(sigma.dtype).tiny).sqrt()
@@ -274,7 +283,7 @@ class SPDBatchNorm(nn.Module):
         X = X.reshape(-1, self.n, self.n)
         # data checks once here (skipped under torch.compile); the matrix functions below run unchecked
         check_symmetric(X, "X")
-        check_positive_definite(X, "X", allow_singular=True)
+        check_positive_definite(X, "X", allow_singular=self.metric in ("gbw", "bw"))
         theta = self.power
         Xd = X if theta == 1.0 else powm(X, theta, check=False)
         if self.metric == "aim":
@@ -295,8 +304,10 @@ class SPDBatchNorm(nn.Module):
         ``S = (Pᵀ X P)^½`` and ``H_kl = √(2(σ_k+σ_l))/(ρ_k ρ_l)`` (``(Pᵀ X P)^½ = Qᵀ(G^½ X̃ G^½)^½ Q``,
         and the transport ``∘ √(2/(σ_k+σ_l))`` merges with ``R_kl + R_lk``, ``R_kl = ρ_k/ρ_l``).
         With ``B = U diag(β) Uᵀ`` and ``W = Uᵀ T U``, ``Uᵀ Exp_B(Γ_{I→B} c T) U = E diag(β) Eᵀ`` with
-        ``E = I + c W ∘ [2(β_k+β_l)]^{-½}``, so ``Y = F diag(β) Fᵀ``, ``F = M^{½} U E``: one ``eigh``
-        and seven batched products per forward. The unfused composition (:func:`bw_log`,
+        ``E = I + c W ∘ [2(β_k+β_l)]^{-½}``, so ``Y = F diag(β) Fᵀ``, ``F = M^{½} U E``: one batched
+        ``eigh`` and seven batched products for the normalisation itself, plus ``mean_iters`` batched
+        ``eigh`` for the detached batch mean in training (one more with ``variance="identity"``).
+        The unfused composition (:func:`bw_log`,
         :func:`bw_transport_to_identity`, …) and :func:`gbw_batchnorm_reference` are its test twins.
         """
         gbw = self.metric == "gbw"

@@ -11,7 +11,6 @@ import torch
 from pyriemann.geometry.mean import mean_riemann
 
 from geomrep.manifolds.spd import (
-    BuresWasserstein,
     SPDBatchNorm,
     bw_distance,
     bw_mean,
@@ -288,7 +287,6 @@ def test_training_with_riemannian_adam_keeps_parameters_valid():
         opt.step()
         losses.append(float(loss.detach()))
     assert losses[-1] < losses[0]
-    BuresWasserstein().assert_check_point_on_manifold(bn.M.detach())
     assert float(bn.metric_log_eigvals.detach().abs().max()) > 1e-3  # M was trained
     for U in (bn.bias_eigvecs.detach(), bn.metric_eigvecs.detach()):
         torch.testing.assert_close(U.mT @ U, torch.eye(n, dtype=torch.float64), rtol=1e-6, atol=1e-6)
@@ -296,11 +294,32 @@ def test_training_with_riemannian_adam_keeps_parameters_valid():
 
 @pytest.mark.parametrize("metric", ["gbw", "aim", "lem"])
 def test_compiles_aot_eager(metric):
-    bn = _randomise(SPDBatchNorm(n, metric=metric, power=0.5).double())
+    bn = _randomise(SPDBatchNorm(n, metric=metric, power=0.5, momentum=0.5).double())
     X = random_spd(N, n=n, seed=70)
-    assert_compiles(bn, X, backend="aot_eager")  # train mode (batch statistics)
+    assert_compiles(bn, X, backend="aot_eager")  # train mode (batch statistics), buffers compared
+    for seed in range(3):  # non-trivial running statistics for the eval-mode check
+        bn(random_spd(N, n=n, cond=30.0, seed=73 + seed))
+    assert float(bw_distance(bn.running_mean, torch.eye(n, dtype=torch.float64))) > 0.05
     bn.eval()
     assert_compiles(bn, X, backend="aot_eager")
+
+
+def test_running_mean_over_several_steps_vs_scipy_geodesic():
+    """BW running mean: R ← γ_{R→G}(m) from R ≠ I, against scipy's sqrtm (G from the reference twin)."""
+    bn = _randomise(SPDBatchNorm(n, metric="gbw", momentum=0.3).double())
+    R, r = np.eye(n), 1.0
+    U, b = bn.bias_eigvecs.detach(), bn.bias_log_eigvals.detach()
+    for seed in range(4):
+        X = random_spd(N, n=n, cond=40.0, seed=120 + seed) * (1.0 + seed)
+        bn(X)
+        _, G, v = gbw_batchnorm_reference(X, bn.M.detach(), (U * b.exp()) @ U.mT, bn.scale.detach())
+        G = np64(G)
+        C = sla.sqrtm(R @ G).real
+        R = 0.49 * R + 0.09 * G + 0.21 * (C + C.T)
+        r = 0.7 * r + 0.3 * float(v)
+    assert np.linalg.norm(R - np.eye(n)) > 0.5  # the test starts far from I after the first step
+    np.testing.assert_allclose(np64(bn.running_mean), R, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(float(bn.running_var), r, rtol=1e-10)
 
 
 def test_compiles_inductor_without_graph_breaks_forward_and_backward():
@@ -331,10 +350,10 @@ def test_bad_inputs_raise_clear_errors(metric):
     X = random_spd(N, n=n, seed=95)
     with pytest.raises(ValueError, match="X must be symmetric"):
         bn(X + torch.triu(torch.ones(n, n, dtype=torch.float64), 1))
-    with pytest.raises(ValueError, match="X must be symmetric positive semidefinite"):
+    with pytest.raises(ValueError, match="X must be symmetric positive (semi)?definite"):
         bn(torch.cat([X, -X[:1]]))
     bn.eval()
-    with pytest.raises(ValueError, match="X must be symmetric positive semidefinite"):
+    with pytest.raises(ValueError, match="X must be symmetric positive (semi)?definite"):
         bn(-X)
 
 
@@ -351,6 +370,15 @@ def test_set_metric_and_bias_round_trip_and_validate():
         bn.set_bias(torch.eye(3, dtype=torch.float64))
     with pytest.raises(ValueError, match="gbw"):
         SPDBatchNorm(n, metric="bw").set_metric(M)
+
+
+def test_old_state_dict_with_matrix_M_loads():
+    bn = _randomise(SPDBatchNorm(n, metric="gbw").double())
+    sd = {k: v for k, v in bn.state_dict().items() if not k.startswith("metric_")}
+    sd["M"] = bn.M.detach().clone()
+    bn2 = SPDBatchNorm(n, metric="gbw").double()
+    bn2.load_state_dict(sd)
+    torch.testing.assert_close(bn2.M, bn.M, rtol=1e-12, atol=1e-12)
 
 
 def test_bad_arguments():
