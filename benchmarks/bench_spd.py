@@ -107,7 +107,8 @@ def main(argv=None) -> int:
         f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}",
         f"- machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores visible, "
         f"torch.set_num_threads({args.threads}), torch {torch.__version__}, CPU only (no GPU measured)",
-        f"- mode: {'quick' if args.quick else 'full'}; total run time {time.perf_counter() - t0:.0f} s (inductor reuses its on-disk cache)",
+        f"- mode: {'quick' if args.quick else 'full'}; total run time {time.perf_counter() - t0:.0f} s"
+        " (inductor reuses its on-disk cache)",
         "- forward+backward per training batch of 30 SPD matrices (κ = 100), θ = 1, one fixed-point step;",
         "  ratios measured in the same run; `per-matrix loop` = `gbw_batchnorm_reference` (one eigh",
         "  per matrix function, torch autograd), the same math as the GBW layer (`max abs diff gbw-loop`",
