@@ -16,8 +16,9 @@ the GBW layer cannot avoid, and ``loop / floor`` the speed-up that a batched lay
 those would reach: an upper bound for any eigh-based CPU implementation. No GPU is used (none was
 lent to this project's sessions so far).
 
-Usage: ``python benchmarks/bench_spd.py [--quick] [--threads 2]``. Writes ``benchmarks/results/spd.md``
-(``spd_quick.md`` with ``--quick``) and ``benchmarks/results/spd_times*.png``.
+Usage: ``python benchmarks/bench_spd.py [--quick] [--threads 2] [--device cpu|cuda]``. Writes
+``benchmarks/results/spd.md`` (``spd_quick.md`` with ``--quick``, ``_cuda`` appended on a GPU) and
+``benchmarks/results/spd_times*.png``.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def markdown_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def plot(rows: list[dict], path: Path) -> None:
+def plot(rows: list[dict], path: Path, device: str = "cpu") -> None:
     dtypes = list(dict.fromkeys(r["dtype"] for r in rows))
     fig, axes = plt.subplots(1, len(dtypes), figsize=(5.5 * len(dtypes), 3.6), squeeze=False)
     for ax, dt in zip(axes[0], dtypes):
@@ -70,17 +71,24 @@ def plot(rows: list[dict], path: Path) -> None:
         ax.set_xticks(x, [f"n={r['n']}" for r in sub])
         ax.set_yscale("log")
         ax.set_ylabel("fwd+bwd ms / batch of 30")
-        ax.set_title(f"SPD batch norm, CPU, {dt}")
+        ax.set_title(f"SPD batch norm, {device}, {dt}")
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)
 
 
+def _device_name(device: str) -> str:
+    if torch.device(device).type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    return "CPU only (no GPU measured)"
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="n in {12, 30}, float64, few repeats (< 30 s)")
     parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")
+    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
@@ -90,23 +98,26 @@ def main(argv=None) -> int:
     for dtype in dtypes:
         for n in sizes:
             rep, loop_rep = (3, 1) if args.quick else (15, 5)
-            row = time_batchnorm(n, 30, dtype, repeats=rep, loop_repeats=loop_rep, compile=not args.quick)
+            row = time_batchnorm(
+                n, 30, dtype, repeats=rep, loop_repeats=loop_rep, compile=not args.quick, device=args.device
+            )
             best = max(row["loop / gbw"], row.get("loop / gbw compiled", 0.0))
             row["target ≥ 20×"] = "met" if best >= 20 else "not met"
             rows.append(row)
             print(format_table([row]), flush=True)
     print()
     print(format_table(rows))
-    suffix = "_quick" if args.quick else ""
+    suffix = ("_quick" if args.quick else "") + ("" if args.device == "cpu" else f"_{args.device}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     png = RESULTS / f"spd_times{suffix}.png"
-    plot(rows, png)
+    plot(rows, png, args.device)
     header = [
         "# SPD batch norm benchmark (`benchmarks/bench_spd.py`)",
         "",
         f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}",
         f"- machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores visible, "
-        f"torch.set_num_threads({args.threads}), torch {torch.__version__}, CPU only (no GPU measured)",
+        f"torch.set_num_threads({args.threads}), torch {torch.__version__}, "
+        f"device {_device_name(args.device)}",
         f"- mode: {'quick' if args.quick else 'full'}; total run time {time.perf_counter() - t0:.0f} s"
         " (inductor reuses its on-disk cache)",
         "- forward+backward per training batch of 30 SPD matrices (κ = 100), θ = 1, one fixed-point step;",

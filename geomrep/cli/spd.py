@@ -252,6 +252,7 @@ def time_batchnorm(
     loop_repeats: int = 3,
     seed: int = 0,
     compile: bool = False,
+    device: str | torch.device = "cpu",
 ) -> dict:
     """Forward+backward milliseconds per batch of the batched GBW/AIM layers and of the per-matrix loop twin.
 
@@ -261,15 +262,17 @@ def time_batchnorm(
     parameters (``B = U diag(e^b) Uᵀ`` passed as a matrix). The
     row also reports the maximal output difference between the GBW layer and the loop, and the time
     of the two batched ``eigh`` calls the GBW layer cannot avoid (``eigh floor``) with the bound
-    ``loop / floor`` on the speed-up of any batched implementation that uses ``eigh``.
+    ``loop / floor`` on the speed-up of any batched implementation that uses ``eigh``. ``device``:
+    where everything runs (on CUDA the layers' ``sqrtm_method="auto"`` takes the matmul-only ``"sns"``
+    path, the loop keeps one ``eigh`` per matrix; timings synchronise the device).
     """
     gen = torch.Generator().manual_seed(seed)
-    X = random_spd(batch, n, 100.0, dtype, gen)
-    W = torch.randn(batch, n, n, dtype=torch.float64, generator=gen).to(dtype)
+    X = random_spd(batch, n, 100.0, dtype, gen).to(device)
+    W = torch.randn(batch, n, n, dtype=torch.float64, generator=gen).to(device=device, dtype=dtype)
     row: dict = {"n": n, "batch": batch, "dtype": str(dtype).replace("torch.", "")}
     layers = {}
     for metric in ("gbw", "aim", "lem"):
-        bn = SPDBatchNorm(n, metric=metric, dtype=dtype)
+        bn = SPDBatchNorm(n, metric=metric, dtype=dtype, device=device)
         with torch.no_grad():  # generic parameters, distinct eigenvalues (the loop's eigh needs them)
             if metric == "gbw":
                 bn.set_metric(random_spd(1, n, 5.0, dtype, gen)[0])
@@ -282,7 +285,7 @@ def time_batchnorm(
             x = X.clone().requires_grad_()
             (bn(x) * W).sum().backward()
 
-        row[f"{metric} layer ms"] = 1e3 * time_fn(step, warmup=2, repeats=repeats)
+        row[f"{metric} layer ms"] = 1e3 * time_fn(step, warmup=2, repeats=repeats, device=device)
     bn = layers["gbw"]
     if compile:  # the same GBW layer under torch.compile (inductor); compilation is in the warm-up
         compiled = torch.compile(copy.deepcopy(bn))
@@ -291,7 +294,7 @@ def time_batchnorm(
             x = X.clone().requires_grad_()
             (compiled(x) * W).sum().backward()
 
-        row["gbw compiled ms"] = 1e3 * time_fn(compiled_step, warmup=3, repeats=repeats)
+        row["gbw compiled ms"] = 1e3 * time_fn(compiled_step, warmup=3, repeats=repeats, device=device)
     params = {k: v.detach().clone().requires_grad_() for k, v in bn.named_parameters()}
 
     def loop_step():
@@ -302,14 +305,14 @@ def time_batchnorm(
         Y, _, _ = gbw_batchnorm_reference(x, M, B, params["scale"])
         (Y * W).sum().backward()
 
-    row["per-matrix loop ms"] = 1e3 * time_fn(loop_step, warmup=1, repeats=loop_repeats)
+    row["per-matrix loop ms"] = 1e3 * time_fn(loop_step, warmup=1, repeats=loop_repeats, device=device)
     row["loop / gbw"] = row["per-matrix loop ms"] / row["gbw layer ms"]
     if compile:
         row["loop / gbw compiled"] = row["per-matrix loop ms"] / row["gbw compiled ms"]
     # The GBW layer's unavoidable work: two batched eigendecompositions (the fixed-point step's roots
     # and the forward root). A layer doing nothing else would still take this long, so
     # loop / floor bounds the ratio that any eigh-based batched implementation can reach.
-    floor = 2e3 * time_fn(lambda: torch.linalg.eigh(X), warmup=2, repeats=repeats)
+    floor = 2e3 * time_fn(lambda: torch.linalg.eigh(X), warmup=2, repeats=repeats, device=device)
     row["eigh floor ms"] = floor
     row["loop / floor (bound)"] = row["per-matrix loop ms"] / floor
     row["aim / gbw"] = row["aim layer ms"] / row["gbw layer ms"]
