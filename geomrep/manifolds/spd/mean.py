@@ -58,6 +58,22 @@ def _prepare(X: torch.Tensor, weights, reduce):
     return w, total, reduce
 
 
+def _start(X, weights, reduce, iters, init, *, allow_singular: bool):
+    """Validate the arguments of an iterative mean once; return ``(w, total, reduce, start)``.
+
+    The fixed-point steps run unchecked, so the data are checked here (symmetric, positive
+    (semi)definite) when any step will run. The start is ``init`` or the weighted arithmetic mean.
+    """
+    w, total, reduce = _prepare(X, weights, reduce)
+    if not isinstance(iters, int) or iters < 0:
+        raise ValueError(f"iters must be a non-negative int, got {iters!r}")
+    if iters > 0:
+        check_symmetric(X, "X")
+        check_positive_definite(X, "X", allow_singular=allow_singular)
+    start = reduce((w * X).sum(dim=-3)) / total if init is None else init.to(X.dtype)
+    return w, total, reduce, start
+
+
 def arithmetic_mean(
     X: torch.Tensor, weights: torch.Tensor | None = None, *, reduce: Reduce | None = None
 ) -> torch.Tensor:
@@ -110,13 +126,7 @@ def bw_mean(
         tensor([[4., 0.],
                 [0., 4.]], dtype=torch.float64)
     """
-    w, total, reduce = _prepare(X, weights, reduce)
-    if not isinstance(iters, int) or iters < 0:
-        raise ValueError(f"iters must be a non-negative int, got {iters!r}")
-    if iters > 0:  # the steps below skip per-step checks: validate the data once
-        check_symmetric(X, "X")
-        check_positive_definite(X, "X", allow_singular=True)
-    S = reduce((w * X).sum(dim=-3)) / total if init is None else init.to(X.dtype)
+    w, total, reduce, S = _start(X, weights, reduce, iters, init, allow_singular=True)
     return _bw_fixed_point(X, S, w, total, iters=iters, tol=tol, reduce=reduce)
 
 
@@ -182,13 +192,7 @@ def karcher_mean(
         >>> torch.allclose(karcher_mean(torch.stack([I, 9 * I])), 3 * I)  # geometric mean 3 I
         True
     """
-    w, total, reduce = _prepare(X, weights, reduce)
-    if not isinstance(iters, int) or iters < 0:
-        raise ValueError(f"iters must be a non-negative int, got {iters!r}")
-    if iters > 0:  # the steps below skip per-step checks: validate the data once
-        check_symmetric(X, "X")
-        check_positive_definite(X, "X")
-    G = reduce((w * X).sum(dim=-3)) / total if init is None else init.to(X.dtype)
+    w, total, reduce, G = _start(X, weights, reduce, iters, init, allow_singular=False)
     return _karcher_steps(X, G, w, total, iters=iters, tol=tol, reduce=reduce)
 
 
