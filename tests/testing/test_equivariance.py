@@ -18,6 +18,7 @@ from geomrep.testing import (
 
 
 def test_spherical_harmonics_equivariant_float64():
+    torch.manual_seed(0)  # deterministic under any test order (xdist)
     irreps = o3.Irreps.spherical_harmonics(4)
     x = torch.randn(10, 3)
     err = assert_equivariant(
@@ -27,7 +28,9 @@ def test_spherical_harmonics_equivariant_float64():
         irreps_action(irreps),
         group_sampler=random_rotation,
     )
-    assert err < 1e-12  # evaluated in float64
+    # evaluated in float64: far below float32 rounding (~1e-7). Not 1e-12: e3nn's D_from_matrix extracts
+    # Euler angles with acos/atan2, which loses digits near gimbal lock (up to ~1e-10 over 200 seeds).
+    assert err < 1e-9
 
 
 def test_catches_non_equivariant_function():
