@@ -2,7 +2,8 @@
 
 Public API: :func:`gaunt_product` (functional), :class:`GauntTensorProduct` and
 :class:`GauntSelfInteraction` (modules on e3nn irreps), and the exact coefficient tables
-(:func:`gaunt_block`, :func:`gaunt_constant`, :func:`gaunt_tensor`).
+(:func:`gaunt_block`, :func:`gaunt_constant`, :func:`gaunt_tensor`). A small interatomic model built
+on them (used by the QM9 tutorial) lives in :mod:`geomrep.equivariant.gaunt.interatomic`.
 """
 
 from .coefficients import gaunt_block, gaunt_constant, gaunt_paths, gaunt_tensor, wigner_3j_complex
