@@ -40,6 +40,12 @@ class BuresWasserstein(geoopt.Manifold):
     - ``expmap``/``retr``: :math:`\operatorname{Exp}_x u = (I + L_x[u])\,x\,(I + L_x[u])` (always PSD,
       so it is also used as the retraction); ``logmap``: :math:`(xy)^{1/2} + (yx)^{1/2} - 2x`.
     - ``inner``, ``dist``: the BW inner product and distance.
+    - Incompleteness: ``Exp_x u`` is singular where ``I + L_x[u]`` is, i.e. the geometry reaches the
+      boundary of the SPD cone at finite distance (``d(diag(λ), diag(0)) = √λ``). A Riemannian
+      optimiser whose loss pulls an eigenvalue towards 0 can land on (or, past it, bounce off) the
+      boundary; in the SPD tutorial's setting this broke training in 5 of 22 runs, which is why
+      :class:`SPDBatchNorm` keeps its metric parameter spectrally. Use this manifold for SPD parameters
+      whose eigenvalues stay away from 0, or add a floor.
     - ``transp(x, y, v)``: the projection vector transport (symmetric ``v`` unchanged). It is a valid
       vector transport for Riemannian optimisers, **not** parallel transport; closed-form parallel
       transport to and from the identity is :func:`bw_transport_to_identity` /
