@@ -42,7 +42,7 @@ from torch import nn
 from ...linalg import METHODS, expm, invsqrtm, logm, powm, sqrtm, sqrtm_invsqrtm, sym
 from ...linalg._checks import check_positive_definite, check_symmetric
 from ._checks import check_square
-from .mean import _bw_fixed_point, _identity, _karcher_fixed_point
+from .mean import _bw_uniform_mean, _karcher_fixed_point
 
 __all__ = ["SPDBatchNorm", "convert_sync_spd_batchnorm"]
 
@@ -318,7 +318,8 @@ class SPDBatchNorm(nn.Module):
         reduce = self._reduce()
         if self.training:
             with torch.no_grad():
-                G = self._bw_batch_mean(Xd.detach(), None if Mih is None else Mih.detach(), reduce)
+                C = None if Mih is None else Mih.detach()  # statistics of M^{-½} X M^{-½}
+                G = _bw_uniform_mean(Xd.detach(), self.mean_iters, reduce, C, self.sqrtm_method)
         else:
             G = self.running_mean
         sigma, Q = torch.linalg.eigh(G)  # G carries no gradient
@@ -352,18 +353,6 @@ class SPDBatchNorm(nn.Module):
         E = E + torch.eye(self.n, dtype=E.dtype, device=E.device)
         F = (U if Mh is None else Mh @ U) @ E
         return (F * beta) @ F.mT
-
-    def _bw_batch_mean(self, X: torch.Tensor, Mih: torch.Tensor | None, reduce) -> torch.Tensor:
-        """Detached batch mean of ``M^{-½} X_i M^{-½}``: ``mean_iters`` BW fixed-point steps."""
-        red = _identity if reduce is None else reduce
-        total = red(torch.full((), float(X.shape[0]), dtype=X.dtype, device=X.device))
-        S = red(X.sum(dim=0)) / total  # arithmetic mean (congruence commutes with it)
-        if Mih is not None:
-            S = sym(Mih @ S @ Mih)
-        return _bw_fixed_point(
-            X, S, None, total, iters=self.mean_iters, tol=None, reduce=red, congruence=Mih,
-            method=self.sqrtm_method,
-        )
 
     def _distance_to_identity_sq(self, X: torch.Tensor, Mih: torch.Tensor | None) -> torch.Tensor:
         """``d²(X̃_i, I) = tr X̃_i + n − 2 tr X̃_i^½`` per matrix, ``X̃ = M^{-½} X M^{-½}`` (detached)."""

@@ -196,12 +196,30 @@ def karcher_mean(
     return _karcher_steps(X, G, w, total, iters=iters, tol=tol, reduce=reduce)
 
 
-def _karcher_fixed_point(X: torch.Tensor, iters: int, reduce: Reduce | None) -> torch.Tensor:
-    """Karcher mean of ``X (N, n, n)`` with uniform weights, ``iters`` steps, no validation (internal)."""
+def _uniform_start(X: torch.Tensor, reduce: Reduce | None):
+    """``(reduce, total, arithmetic mean)`` of ``X (N, n, n)`` with uniform weights (internal)."""
     red = _identity if reduce is None else reduce
     total = red(torch.full((), float(X.shape[0]), dtype=X.dtype, device=X.device))
-    G = red(X.sum(dim=0)) / total
+    return red, total, red(X.sum(dim=0)) / total
+
+
+def _karcher_fixed_point(X: torch.Tensor, iters: int, reduce: Reduce | None) -> torch.Tensor:
+    """Karcher mean of ``X (N, n, n)`` with uniform weights, ``iters`` steps, no validation (internal)."""
+    red, total, G = _uniform_start(X, reduce)
     return _karcher_steps(X, G, None, total, iters=iters, tol=None, reduce=red)
+
+
+def _bw_uniform_mean(
+    X: torch.Tensor, iters: int, reduce: Reduce | None, congruence: torch.Tensor | None, method: str
+) -> torch.Tensor:
+    """BW mean of ``Cᵀ X_i C`` (``C = congruence``, symmetric, or ``I``) with uniform weights, ``iters``
+    fixed-point steps from the arithmetic mean, no validation (internal; the GBW batch norm's statistics)."""
+    red, total, S = _uniform_start(X, reduce)
+    if congruence is not None:  # the arithmetic mean commutes with the congruence
+        S = sym(congruence @ S @ congruence)
+    return _bw_fixed_point(
+        X, S, None, total, iters=iters, tol=None, reduce=red, congruence=congruence, method=method
+    )
 
 
 def _karcher_steps(X, G, w, total, *, iters: int, tol: float | None, reduce: Reduce) -> torch.Tensor:
