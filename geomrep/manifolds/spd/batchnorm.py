@@ -42,7 +42,7 @@ from torch import nn
 from ...linalg import METHODS, expm, invsqrtm, logm, powm, sqrtm, sqrtm_invsqrtm, sym
 from ...linalg._checks import check_positive_definite, check_symmetric
 from ._checks import check_square
-from .mean import _bw_uniform_mean, _karcher_fixed_point
+from .mean import _bw_uniform_mean, _karcher_fixed_point, _uniform_start
 
 __all__ = ["SPDBatchNorm", "convert_sync_spd_batchnorm"]
 
@@ -337,7 +337,7 @@ class SPDBatchNorm(nn.Module):
                         d2 = T.detach().square().sum(dim=(-2, -1)) / 4
                     else:  # d²(X̃, I) = tr X̃ + n − 2 tr X̃^½
                         d2 = self._distance_to_identity_sq(Xd.detach(), Mih)
-                    v = self._pooled_mean(d2, reduce) / self.power**2
+                    v = _pooled_mean(d2, reduce) / self.power**2
             else:
                 v = self.running_var
             c = self.scale / torch.sqrt(v + self.eps)
@@ -377,7 +377,7 @@ class SPDBatchNorm(nn.Module):
                         d2 = (T.detach() ** 2).sum(dim=(-2, -1))
                     else:
                         d2 = (logm(Xd.detach(), check=False) ** 2).sum(dim=(-2, -1))
-                    v = self._pooled_mean(d2, reduce) / self.power**2
+                    v = _pooled_mean(d2, reduce) / self.power**2
             else:
                 v = self.running_var
             Xc = expm(sym(T) * (self.scale / torch.sqrt(v + self.eps)))
@@ -393,7 +393,7 @@ class SPDBatchNorm(nn.Module):
         if self.training:
             with torch.no_grad():
                 Ld = L.detach()
-                mu = self._pooled_mean(Ld, reduce)
+                mu = _pooled_mean(Ld, reduce)
         else:
             mu = logm(self.running_mean, check=False)
         T = L - mu
@@ -402,7 +402,7 @@ class SPDBatchNorm(nn.Module):
             if self.training:
                 with torch.no_grad():
                     d2 = (Ld - mu if self.variance == "mean" else Ld).square().sum(dim=(-2, -1))
-                    v = self._pooled_mean(d2, reduce) / self.power**2
+                    v = _pooled_mean(d2, reduce) / self.power**2
             else:
                 v = self.running_var
             T = T * (self.scale / torch.sqrt(v + self.eps))
@@ -411,14 +411,6 @@ class SPDBatchNorm(nn.Module):
         U = self.bias_eigvecs
         log_B = (U * self.bias_log_eigvals) @ U.mT
         return expm(sym(T + log_B), check=False)
-
-    def _pooled_mean(self, values: torch.Tensor, reduce) -> torch.Tensor:
-        """Mean over dim 0 of ``values (N, ...)`` across the (possibly distributed) batch."""
-        total = values.sum(dim=0)
-        cnt = torch.full((), float(values.shape[0]), dtype=values.dtype, device=values.device)
-        if reduce is not None:
-            total, cnt = reduce(total), reduce(cnt)
-        return total / cnt
 
     def extra_repr(self) -> str:
         return (
@@ -458,3 +450,8 @@ def convert_sync_spd_batchnorm(module: nn.Module, process_group=None) -> nn.Modu
             m.sync = True
             m.process_group = process_group
     return module
+
+
+def _pooled_mean(values: torch.Tensor, reduce) -> torch.Tensor:
+    """Mean over dim 0 of ``values (N, ...)`` across the (possibly distributed) batch."""
+    return _uniform_start(values, reduce)[2]

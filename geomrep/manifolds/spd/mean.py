@@ -197,7 +197,7 @@ def karcher_mean(
 
 
 def _uniform_start(X: torch.Tensor, reduce: Reduce | None):
-    """``(reduce, total, arithmetic mean)`` of ``X (N, n, n)`` with uniform weights (internal)."""
+    """``(reduce, total, mean over dim 0)`` of ``X (N, ...)`` with uniform weights (internal)."""
     red = _identity if reduce is None else reduce
     total = red(torch.full((), float(X.shape[0]), dtype=X.dtype, device=X.device))
     return red, total, red(X.sum(dim=0)) / total
