@@ -18,7 +18,16 @@ Write :math:`L_P[V]` for the solution of the Lyapunov equation :math:`P L + L P 
   :math:`\sqrt{2/(\sigma_k + \sigma_l)}` (towards :math:`I`) or its inverse (from :math:`I`).
 
 Every matrix function comes from :mod:`geomrep.linalg` (tie-safe gradients). Functions follow the
-dtype and device of their inputs; leading batch dimensions broadcast.
+dtype and device of their inputs (float32 or float64); leading batch dimensions broadcast; empty
+batches give empty results.
+
+Validation (see :mod:`geomrep.manifolds.spd._checks`): every matrix argument, first or second, is
+checked the same way — finite, symmetric, and SPD (``P``, and ``A`` of :func:`bw_geodesic`, which are
+inverted) or PSD (``X``, ``Y``, ``B``) — and a failure names the user's argument and reports that
+matrix's own smallest eigenvalue. Data checks are skipped under ``torch.compile``. Distance, log,
+exp, geodesic and inner product are positively homogeneous, and are computed on inputs divided by a
+common (detached) scale, so finite inputs of any magnitude (float32 entries of 1e30 or 1e-30) neither
+overflow nor underflow.
 """
 
 from __future__ import annotations
@@ -26,7 +35,8 @@ from __future__ import annotations
 import torch
 
 from ...linalg import solve_lyapunov, sqrtm, sqrtm_invsqrtm, sym
-from ._checks import check_same_n
+from ._checks import check_same_n, check_spd, check_tangent, is_tracing
+from ._transport import transport_identity
 
 __all__ = [
     "bw_distance",
@@ -66,11 +76,29 @@ def bw_distance(X: torch.Tensor, Y: torch.Tensor, *, squared: bool = False) -> t
         tensor(3., dtype=torch.float64)
     """
     check_same_n(X, Y, "X", "Y")
-    Xh = sqrtm(X)
-    cross = sqrtm(sym(Xh @ Y @ Xh))
+    check_spd(X, "X", allow_singular=True)
+    check_spd(Y, "Y", allow_singular=True)
+    return _bw_distance(X, Y, squared=squared)
+
+
+def _bw_distance(X: torch.Tensor, Y: torch.Tensor, *, squared: bool) -> torch.Tensor:
+    """:func:`bw_distance` without validation; ``d²(cX, cY) = c·d²(X, Y)`` scales out the magnitude."""
+    c = _scale(X, Y)
+    X, Y = X / c, Y / c
+    Xh = sqrtm(X, check=False)
+    cross = sqrtm(sym(Xh @ Y @ Xh), check=False)
     d2 = _trace(X) + _trace(Y) - 2.0 * _trace(cross)
-    d2 = d2.clamp_min(0.0)
+    d2 = d2.clamp_min(0.0) * c[..., 0, 0]
     return d2 if squared else safe_sqrt(d2)
+
+
+def _scale(*mats: torch.Tensor) -> torch.Tensor:
+    """Common positive scale ``(..., 1, 1)`` (largest absolute entry, detached; 1 for zero matrices)."""
+    s = None
+    for A in mats:
+        a = A.detach().abs().amax(dim=(-2, -1), keepdim=True)
+        s = a if s is None else torch.maximum(s, a)
+    return torch.where(s > 0, s, torch.ones_like(s))
 
 
 def bw_inner(P: torch.Tensor, U: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
@@ -90,8 +118,17 @@ def bw_inner(P: torch.Tensor, U: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
     """
     check_same_n(P, U, "P", "U")
     check_same_n(P, V, "P", "V")
-    L = solve_lyapunov(P, U)
-    return 0.5 * (L * V).sum(dim=(-2, -1))
+    check_spd(P, "P")
+    check_tangent(U, "U")
+    check_tangent(V, "V")
+    return _bw_inner(P, U, V)
+
+
+def _bw_inner(P: torch.Tensor, U: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
+    """:func:`bw_inner` without validation; ``g_{cP}(cU, cV) = c·g_P(U, V)``."""
+    c = _scale(P, U, V)
+    L = solve_lyapunov(P / c, sym(U) / c)
+    return 0.5 * (L * sym(V)).sum(dim=(-2, -1))
 
 
 def bw_log(P: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
@@ -115,10 +152,19 @@ def bw_log(P: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
                 [0., 2.]], dtype=torch.float64)
     """
     check_same_n(P, X, "P", "X")
-    Ph, Pih = sqrtm_invsqrtm(P)
-    S = sqrtm(sym(Ph @ X @ Ph))
+    check_spd(P, "P")
+    check_spd(X, "X", allow_singular=True)
+    return _bw_log(P, X)
+
+
+def _bw_log(P: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
+    """:func:`bw_log` without validation; ``Log_{cP}(cX) = c·Log_P X``."""
+    c = _scale(P, X)
+    P, X = P / c, X / c
+    Ph, Pih = sqrtm_invsqrtm(P, check=False)
+    S = sqrtm(sym(Ph @ X @ Ph), check=False)
     A = Ph @ S @ Pih
-    return sym(A + A.mT - 2.0 * P)
+    return sym(A + A.mT - 2.0 * P) * c
 
 
 def _lyapunov(P: torch.Tensor, V: torch.Tensor, eig) -> torch.Tensor:
@@ -155,7 +201,19 @@ def bw_exp(
                 [0., 4.]], dtype=torch.float64)
     """
     check_same_n(P, V, "P", "V")
-    L = _lyapunov(P, V, eig)
+    check_spd(P, "P")
+    check_tangent(V, "V")
+    return _bw_exp(P, V, eig)
+
+
+def _bw_exp(P: torch.Tensor, V: torch.Tensor, eig=None) -> torch.Tensor:
+    """:func:`bw_exp` without validation; ``Exp_{cP}(cV) = c·Exp_P V`` (``L_{cP}[cV] = L_P[V]``)."""
+    V = sym(V)
+    if eig is None:
+        c = _scale(P, V)
+        L = solve_lyapunov(P / c, V / c)
+    else:
+        L = _lyapunov(P, V, eig)
     n = P.shape[-1]
     E = torch.eye(n, dtype=P.dtype, device=P.device) + L
     return sym(E @ P @ E.mT)
@@ -181,18 +239,33 @@ def bw_geodesic(A: torch.Tensor, B: torch.Tensor, t) -> torch.Tensor:
                 [0., 4.]], dtype=torch.float64)
     """
     check_same_n(A, B, "A", "B")
+    check_spd(A, "A")
+    check_spd(B, "B", allow_singular=True)
+    return _bw_geodesic(A, B, _as_t(t, A))
+
+
+def _as_t(t, A: torch.Tensor) -> torch.Tensor:
+    """The geodesic parameter as a finite tensor of ``A``'s dtype (``TypeError``/``ValueError`` otherwise)."""
     if not isinstance(t, torch.Tensor):
+        if isinstance(t, bool) or not isinstance(t, (int, float)):
+            raise TypeError(f"t must be a float or a tensor, got {type(t).__name__}")
         t = torch.tensor(float(t), dtype=A.dtype, device=A.device)
-    t = t.to(A.dtype)[..., None, None]
-    Ah, Aih = sqrtm_invsqrtm(A)
-    C = Ah @ sqrtm(sym(Ah @ B @ Ah)) @ Aih  # (AB)^½
-    return sym((1 - t) ** 2 * A + t**2 * B + t * (1 - t) * (C + C.mT))
+    elif t.dtype == torch.bool or t.is_complex():
+        raise TypeError(f"t must be a real tensor, got dtype {t.dtype}")
+    t = t.to(A.dtype)
+    if not is_tracing() and not bool(torch.isfinite(t).all()):
+        raise ValueError("t must be finite")
+    return t
 
 
-def _eig(P: torch.Tensor, eig):
-    if eig is not None:
-        return eig
-    return torch.linalg.eigh(sym(P))
+def _bw_geodesic(A: torch.Tensor, B: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """:func:`bw_geodesic` without validation (``t`` a tensor of the dtype); homogeneous of degree 1."""
+    t = t[..., None, None]
+    c = _scale(A, B)
+    A, B = A / c, B / c
+    Ah, Aih = sqrtm_invsqrtm(A, check=False)
+    C = Ah @ sqrtm(sym(Ah @ B @ Ah), check=False) @ Aih  # (AB)^½
+    return sym((1 - t) ** 2 * A + t**2 * B + t * (1 - t) * (C + C.mT)) * c
 
 
 def bw_transport_to_identity(
@@ -209,9 +282,10 @@ def bw_transport_to_identity(
     Args:
         P: SPD base points ``(..., n, n)``.
         V: symmetric tangent vectors at ``P`` ``(..., n, n)``.
-        eig: optional ``(sigma, Q)`` of ``P``. Without it ``torch.linalg.eigh`` is used: the gradient
-            with respect to ``P`` then needs distinct eigenvalues (the gradient in ``V`` is always
-            fine). :class:`SPDBatchNorm` only transports from detached batch means.
+        eig: optional ``(sigma, Q)`` of ``P`` (then no decomposition is computed and gradients flow
+            through ``sigma`` and ``Q``). Without it the gradient with respect to ``P`` comes from a
+            closed-form backward that is exact at repeated eigenvalues of ``P`` (no
+            ``1/(σ_k − σ_l)``; first order only).
 
     Returns:
         Symmetric tangent vectors at ``I`` ``(..., n, n)``.
@@ -223,7 +297,11 @@ def bw_transport_to_identity(
                 [0.0000, 0.5000]], dtype=torch.float64)
     """
     check_same_n(P, V, "P", "V")
-    sigma, Q = _eig(P, eig)
+    check_spd(P, "P")
+    check_tangent(V, "V")
+    if eig is None:
+        return transport_identity(P, sym(V), inverse=False)
+    sigma, Q = eig
     K = torch.rsqrt(0.5 * (sigma[..., :, None] + sigma[..., None, :]))
     return Q @ (K * (Q.mT @ V @ Q)) @ Q.mT
 
@@ -241,7 +319,8 @@ def bw_transport_from_identity(
     Args:
         P: SPD target points ``(..., n, n)``.
         V: symmetric tangent vectors at ``I`` ``(..., n, n)``.
-        eig: optional ``(sigma, Q)`` of ``P`` (gradients then flow through them, tie-safe).
+        eig: optional ``(sigma, Q)`` of ``P`` (gradients then flow through them). Without it the
+            ``P``-gradient is tie-safe as in :func:`bw_transport_to_identity`.
 
     Returns:
         Symmetric tangent vectors at ``P`` ``(..., n, n)``.
@@ -253,7 +332,11 @@ def bw_transport_from_identity(
                 [0., 2.]], dtype=torch.float64)
     """
     check_same_n(P, V, "P", "V")
-    sigma, Q = _eig(P, eig)
+    check_spd(P, "P")
+    check_tangent(V, "V")
+    if eig is None:
+        return transport_identity(P, sym(V), inverse=True)
+    sigma, Q = eig
     K = torch.sqrt(0.5 * (sigma[..., :, None] + sigma[..., None, :]))
     return Q @ (K * (Q.mT @ V @ Q)) @ Q.mT
 

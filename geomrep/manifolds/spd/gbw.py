@@ -9,6 +9,10 @@ The congruence :math:`\varphi_M(X) = M^{-1/2} X M^{-1/2}` is an isometry from :m
 onto plain BW (``M = I`` gives BW back), so every GBW operation is the BW operation after it:
 :math:`\operatorname{Log}^M_P X = M^{1/2}\, \operatorname{Log}_{\varphi P} \varphi X\, M^{1/2}`,
 :math:`\operatorname{Exp}^M_P V = M^{1/2} \operatorname{Exp}_{\varphi P}(M^{-1/2} V M^{-1/2}) M^{1/2}`.
+
+Validation as in :mod:`.bw`: every argument is checked on the user's matrix (``M``, ``P`` and ``A``
+SPD; ``X``, ``Y``, ``B`` PSD; tangent vectors finite and symmetric) before the congruence, so errors
+name the user's argument and report its own eigenvalues.
 """
 
 from __future__ import annotations
@@ -16,8 +20,8 @@ from __future__ import annotations
 import torch
 
 from ...linalg import sqrtm_invsqrtm, sym
-from ._checks import check_same_n
-from .bw import bw_distance, bw_exp, bw_geodesic, bw_inner, bw_log
+from ._checks import check_same_n, check_spd, check_tangent
+from .bw import _as_t, _bw_distance, _bw_exp, _bw_geodesic, _bw_inner, _bw_log
 
 __all__ = [
     "gbw_congruence",
@@ -49,7 +53,9 @@ def gbw_congruence(X: torch.Tensor, M: torch.Tensor, *, inverse: bool = False) -
                 [0.0000, 0.2500]], dtype=torch.float64)
     """
     check_same_n(X, M, "X", "M")
-    Mh, Mih = sqrtm_invsqrtm(M)
+    check_tangent(X, "X")
+    check_spd(M, "M")
+    Mh, Mih = sqrtm_invsqrtm(M, check=False)
     C = Mh if inverse else Mih
     return sym(C @ X @ C)
 
@@ -71,8 +77,11 @@ def gbw_distance(X: torch.Tensor, Y: torch.Tensor, M: torch.Tensor, *, squared: 
     """
     check_same_n(X, Y, "X", "Y")
     check_same_n(X, M, "X", "M")
-    Mih = sqrtm_invsqrtm(M)[1]
-    return bw_distance(sym(Mih @ X @ Mih), sym(Mih @ Y @ Mih), squared=squared)
+    check_spd(X, "X", allow_singular=True)
+    check_spd(Y, "Y", allow_singular=True)
+    check_spd(M, "M")
+    Mih = sqrtm_invsqrtm(M, check=False)[1]
+    return _bw_distance(sym(Mih @ X @ Mih), sym(Mih @ Y @ Mih), squared=squared)
 
 
 def gbw_inner(P: torch.Tensor, U: torch.Tensor, V: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
@@ -84,8 +93,15 @@ def gbw_inner(P: torch.Tensor, U: torch.Tensor, V: torch.Tensor, M: torch.Tensor
     Returns:
         ``(...)`` inner products.
     """
-    Mih = sqrtm_invsqrtm(M)[1]
-    return bw_inner(sym(Mih @ P @ Mih), sym(Mih @ U @ Mih), sym(Mih @ V @ Mih))
+    check_same_n(P, U, "P", "U")
+    check_same_n(P, V, "P", "V")
+    check_same_n(P, M, "P", "M")
+    check_spd(P, "P")
+    check_tangent(U, "U")
+    check_tangent(V, "V")
+    check_spd(M, "M")
+    Mih = sqrtm_invsqrtm(M, check=False)[1]
+    return _bw_inner(sym(Mih @ P @ Mih), sym(Mih @ U @ Mih), sym(Mih @ V @ Mih))
 
 
 def gbw_log(P: torch.Tensor, X: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
@@ -99,8 +115,11 @@ def gbw_log(P: torch.Tensor, X: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
     """
     check_same_n(P, X, "P", "X")
     check_same_n(P, M, "P", "M")
-    Mh, Mih = sqrtm_invsqrtm(M)
-    V = bw_log(sym(Mih @ P @ Mih), sym(Mih @ X @ Mih))
+    check_spd(P, "P")
+    check_spd(X, "X", allow_singular=True)
+    check_spd(M, "M")
+    Mh, Mih = sqrtm_invsqrtm(M, check=False)
+    V = _bw_log(sym(Mih @ P @ Mih), sym(Mih @ X @ Mih))
     return sym(Mh @ V @ Mh)
 
 
@@ -115,8 +134,11 @@ def gbw_exp(P: torch.Tensor, V: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
     """
     check_same_n(P, V, "P", "V")
     check_same_n(P, M, "P", "M")
-    Mh, Mih = sqrtm_invsqrtm(M)
-    Y = bw_exp(sym(Mih @ P @ Mih), sym(Mih @ V @ Mih))
+    check_spd(P, "P")
+    check_tangent(V, "V")
+    check_spd(M, "M")
+    Mh, Mih = sqrtm_invsqrtm(M, check=False)
+    Y = _bw_exp(sym(Mih @ P @ Mih), sym(Mih @ V @ Mih))
     return sym(Mh @ Y @ Mh)
 
 
@@ -132,6 +154,10 @@ def gbw_geodesic(A: torch.Tensor, B: torch.Tensor, t, M: torch.Tensor) -> torch.
     """
     check_same_n(A, B, "A", "B")
     check_same_n(A, M, "A", "M")
-    Mh, Mih = sqrtm_invsqrtm(M)
-    G = bw_geodesic(sym(Mih @ A @ Mih), sym(Mih @ B @ Mih), t)
+    check_spd(A, "A")
+    check_spd(B, "B", allow_singular=True)
+    check_spd(M, "M")
+    t = _as_t(t, A)
+    Mh, Mih = sqrtm_invsqrtm(M, check=False)
+    G = _bw_geodesic(sym(Mih @ A @ Mih), sym(Mih @ B @ Mih), t)
     return sym(Mh @ G @ Mh)
