@@ -15,8 +15,9 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.utils import softmax
 
-from .operators import OPERATORS, as_edge_index, operator_edge_weights, propagate
+from .operators import OPERATORS, _propagate, as_edge_index, operator_edge_weights
 from .rfp import _check_rfp_args, propagation_trajectory
+from .validation import check_batch, check_edge_index, check_size
 
 __all__ = ["AttentionPropagation", "RandomFeaturePropagation"]
 
@@ -48,6 +49,8 @@ class AttentionPropagation(nn.Module):
 
     def __init__(self, in_channels: int, hidden_channels: int = 16) -> None:
         super().__init__()
+        check_size(in_channels, "in_channels", low=1)
+        check_size(hidden_channels, "hidden_channels", low=1)
         self.in_channels = in_channels
         self.hidden_channels = hidden_channels
         self.lin_query = nn.Linear(in_channels, hidden_channels)
@@ -59,7 +62,24 @@ class AttentionPropagation(nn.Module):
         self.lin_key.reset_parameters()
 
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
-        """Edge weights ``P[target, source]`` of the learned operator, shape ``(E,)``."""
+        """Edge weights ``P[target, source]`` of the learned operator, shape ``(E,)``.
+
+        Raises:
+            TypeError / ValueError: non-floating ``x`` or ``x`` not ``(N, in_channels)``; ``edge_index``
+                not an integer ``(2, E)`` tensor with indices in ``[0, N)`` (negative indices are
+                rejected, never wrapped).
+        """
+        self._check_x(x)
+        edge_index, _ = check_edge_index(edge_index, x.size(0))
+        return self._weights(x, edge_index)
+
+    def _check_x(self, x: Tensor) -> None:
+        if not isinstance(x, Tensor) or not x.dtype.is_floating_point:
+            raise TypeError(f"x must be a floating tensor, got {getattr(x, 'dtype', type(x))}")
+        if x.dim() != 2 or x.size(1) != self.in_channels:
+            raise ValueError(f"x must have shape (N, {self.in_channels}), got {tuple(x.shape)}")
+
+    def _weights(self, x: Tensor, edge_index: Tensor) -> Tensor:
         q = self.lin_query(x)
         k = self.lin_key(x)
         src, dst = edge_index[0], edge_index[1]
@@ -122,7 +142,12 @@ class RandomFeaturePropagation(nn.Module):
         _check_rfp_args(num_features, steps, num_inits, operator, normalization, OPERATORS + ("attention",))
         if operator == "attention" and in_channels is None:
             raise ValueError("operator='attention' needs in_channels (the node features parametrise P)")
+        for name, value in (("out_channels", out_channels), ("in_channels", in_channels)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
         hidden = out_channels if hidden_channels is None else hidden_channels
+        if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 1:
+            raise ValueError(f"hidden_channels must be a positive integer, got {hidden!r}")
         self.num_features = num_features
         self.steps = steps
         self.out_channels = out_channels
@@ -150,22 +175,38 @@ class RandomFeaturePropagation(nn.Module):
         num_nodes: int | None = None,
         num_graphs: int | None = None,
     ) -> Tensor:
-        """The raw trajectories ``(N, m, (T + 1) k)`` before the DeepSets combination."""
-        if edge_index.layout != torch.strided:  # torch.sparse adj_t: its pattern is the graph
+        """The raw trajectories ``(N, m, (T + 1) k)`` before the DeepSets combination.
+
+        Raises:
+            TypeError: non-integer ``edge_index``/``batch``, non-floating ``x``/``x0``.
+            ValueError: indices outside ``[0, num_nodes)``, ``x``/``x0``/``batch`` with a node count
+                other than ``num_nodes``, ``num_graphs`` too small for ``batch``.
+        """
+        if isinstance(edge_index, Tensor) and edge_index.layout != torch.strided:  # adj_t: its pattern
             edge_index, _, num_nodes = as_edge_index(edge_index, num_nodes=num_nodes)
         if num_nodes is None:
             for t in (x, x0, batch):
-                if t is not None:
+                if isinstance(t, Tensor) and t.dim() > 0:
                     num_nodes = t.size(0)
                     break
         if num_nodes is None:
             raise ValueError("num_nodes is needed when x, x0 and batch are all None")
+        edge_index, num_nodes = check_edge_index(edge_index, num_nodes)
+        if x is not None:
+            if not isinstance(x, Tensor) or not x.dtype.is_floating_point:
+                raise TypeError(f"x must be a floating tensor, got {getattr(x, 'dtype', type(x))}")
+            if x.dim() != 2 or x.size(0) != num_nodes:
+                raise ValueError(f"x must have shape ({num_nodes}, F), got {tuple(x.shape)}")
+        if x0 is not None and (not isinstance(x0, Tensor) or not x0.dtype.is_floating_point):
+            raise TypeError(f"x0 must be a floating tensor, got {getattr(x0, 'dtype', type(x0))}")
+        batch, num_graphs = check_batch(batch, num_nodes, num_graphs)
         dtype = self.rho.weight.dtype if x0 is None else x0.dtype
         device = self.rho.weight.device
         if self.attention is not None:
             if x is None:
                 raise ValueError("operator='attention' needs node features x")
-            ei, w = edge_index, self.attention(x, edge_index)
+            self.attention._check_x(x)
+            ei, w = edge_index, self.attention._weights(x, edge_index)
         else:
             ei, w, _ = operator_edge_weights(edge_index, num_nodes, self.operator, dtype=dtype, device=device)
         if x0 is None:
@@ -174,7 +215,7 @@ class RandomFeaturePropagation(nn.Module):
             expected = (num_nodes, self.num_inits, self.num_features)
             raise ValueError(f"x0 must have shape {expected}, got {tuple(x0.shape)}")
         return propagation_trajectory(
-            x0, lambda h: propagate(h, ei, w, num_nodes), self.steps, self.normalization, batch, num_graphs
+            x0, lambda h: _propagate(h, ei, w, num_nodes), self.steps, self.normalization, batch, num_graphs
         )
 
     def forward(

@@ -14,26 +14,22 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from .validation import check_batch, check_size
+
 __all__ = ["NORMALIZATIONS", "l2_normalize", "qr_normalize", "node_positions"]
 
 NORMALIZATIONS = ("l2", "qr")
 
 
-def _check(x: Tensor, batch: Tensor | None) -> None:
-    if x.dim() not in (2, 3):
-        raise ValueError(f"x must have shape (N, k) or (N, m, k), got {tuple(x.shape)}")
+def _check(x: Tensor, batch: Tensor | None, num_graphs: int | None) -> tuple[Tensor | None, int]:
+    """Validate ``x`` and ``batch`` (:func:`~geomrep.graphs.validation.check_batch`); resolve ``B``."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"x must be a tensor, got {type(x).__name__}")
     if not x.dtype.is_floating_point:
         raise TypeError(f"x must be floating point, got {x.dtype}")
-    if batch is not None and batch.shape != (x.size(0),):
-        raise ValueError(f"batch must have shape ({x.size(0)},), got {tuple(batch.shape)}")
-
-
-def _num_graphs(batch: Tensor | None, num_graphs: int | None) -> int:
-    if batch is None:
-        return 1
-    if num_graphs is not None:
-        return int(num_graphs)
-    return int(batch.max()) + 1 if batch.numel() > 0 else 0
+    if x.dim() not in (2, 3):
+        raise ValueError(f"x must have shape (N, k) or (N, m, k), got {tuple(x.shape)}")
+    return check_batch(batch, x.size(0), num_graphs)
 
 
 def l2_normalize(x: Tensor, batch: Tensor | None = None, num_graphs: int | None = None) -> Tensor:
@@ -55,12 +51,11 @@ def l2_normalize(x: Tensor, batch: Tensor | None = None, num_graphs: int | None 
         tensor([[0.6000],
                 [0.8000]])
     """
-    _check(x, batch)
+    batch, b = _check(x, batch, num_graphs)
     eps = torch.finfo(x.dtype).eps
     if batch is None:
         sq = (x * x).sum(0, keepdim=True)
     else:
-        b = _num_graphs(batch, num_graphs)
         sq = x.new_zeros((b,) + tuple(x.shape[1:])).index_add(0, batch, x * x)[batch]
     tiny = torch.finfo(x.dtype).tiny
     norm = sq.clamp_min(tiny).sqrt()
@@ -79,10 +74,15 @@ def node_positions(batch: Tensor, num_graphs: int) -> tuple[Tensor, Tensor]:
     Returns:
         ``(position (N,), counts (B,))`` as long tensors.
 
+    Raises:
+        TypeError / ValueError: a non-integer ``batch``, negative values, or ``num_graphs <= max(batch)``.
+
     Example:
         >>> node_positions(torch.tensor([0, 1, 0, 1, 1]), 2)
         (tensor([0, 0, 1, 1, 2]), tensor([2, 3]))
     """
+    num_nodes = batch.size(0) if isinstance(batch, Tensor) and batch.dim() > 0 else -1
+    batch, num_graphs = check_batch(batch, num_nodes, check_size(num_graphs, "num_graphs"))
     counts = torch.bincount(batch, minlength=num_graphs)
     ptr = torch.cumsum(counts, 0) - counts
     order = torch.argsort(batch, stable=True)
@@ -123,7 +123,7 @@ def qr_normalize(
         >>> torch.allclose(q.T @ q, torch.eye(3, dtype=torch.float64))
         True
     """
-    _check(x, batch)
+    batch, b = _check(x, batch, num_graphs)
     squeeze = x.dim() == 2
     if squeeze:
         x = x.unsqueeze(1)
@@ -132,7 +132,6 @@ def qr_normalize(
     if batch is None:
         dense = x.permute(1, 0, 2).unsqueeze(0)  # (1, m, N, k)
     else:
-        b = _num_graphs(batch, num_graphs)
         pos, counts = node_positions(batch, b)
         n_max = int(counts.max()) if counts.numel() > 0 else 0
         dense = x.new_zeros(b, n_max, m, k)

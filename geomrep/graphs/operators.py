@@ -12,7 +12,17 @@ PyG's message-passing orientation: an edge ``j → i`` (``edge_index[:, e] = (j,
   eigenvalues in ``[0, 1]``; its top-``k`` eigenvectors are the ``k`` lowest eigenvectors of the
   normalised Laplacian, the ones :class:`torch_geometric.transforms.AddLaplacianEigenvectorPE` uses.
 
-Nodes of degree 0 get ``d^{-1/2} = d^{-1} = 0`` (a zero row of ``A``-based operators).
+Edge weights must be finite and non-negative (a negative weight could cancel a degree to zero or
+make it negative; such weights raise :class:`ValueError` instead of producing garbage rows).
+Nodes of zero (weighted) in-degree — isolated nodes, or nodes whose in-edges all have weight 0 — are
+handled explicitly with the pseudo-inverse convention ``d^{-1/2} = d^{-1} = 0`` (as PyG's
+``gcn_norm``): their row of ``"sym"``/``"rw"`` is zero (propagation sends their features to 0, and the
+ℓ2 normalisation keeps an all-zero column zero instead of dividing by 0), and their row of
+``"laplacian"`` is ``e_i / 2`` (they keep half of their own features). No NaN or inf is produced.
+
+All entry points validate their input with :mod:`geomrep.graphs.validation`: ``edge_index`` must be
+an integer ``(2, E)`` tensor with indices in ``[0, num_nodes)`` (TypeError / ValueError naming it;
+negative indices are never wrapped).
 
 Every function accepts either a ``(2, E)`` integer ``edge_index`` or a ``torch.sparse`` ``(N, N)``
 adjacency in PyG's ``adj_t`` convention (row = target, column = source; for undirected graphs the
@@ -25,6 +35,8 @@ import warnings
 
 import torch
 from torch import Tensor
+
+from .validation import check_edge_index, check_edge_weight
 
 __all__ = [
     "OPERATORS",
@@ -45,11 +57,16 @@ def as_edge_index(
     Args:
         edge_index: ``(2, E)`` integer tensor (``edge_index[0]`` = source, ``[1]`` = target), or a
             ``torch.sparse`` ``(N, N)`` tensor (COO/CSR/CSC) in the ``adj_t`` convention (row = target).
-        edge_weight: optional ``(E,)`` weights (only with a dense ``edge_index``).
+        edge_weight: optional ``(E,)`` finite, non-negative weights (only with a dense ``edge_index``).
         num_nodes: number of nodes; inferred as ``max(edge_index) + 1`` (0 for no edges) when None.
 
     Returns:
         ``(edge_index (2, E) long, edge_weight (E,) or None, num_nodes)``.
+
+    Raises:
+        TypeError: non-integer ``edge_index`` or a bool/complex ``edge_weight``.
+        ValueError: wrong shapes, indices outside ``[0, num_nodes)``, negative or non-finite weights
+            (sparse values included).
 
     Example:
         >>> ei, w, n = as_edge_index(torch.tensor([[0, 1], [1, 0]]))
@@ -66,24 +83,14 @@ def as_edge_index(
         values = adj.values()
         if values.dim() != 1:
             raise ValueError("sparse adjacency must have scalar values (edge weights)")
+        check_edge_weight(values, values.numel(), name="edge_index (sparse adjacency values)")
         n = adj.size(0)
         if num_nodes is not None and num_nodes != n:
             raise ValueError(f"num_nodes={num_nodes} disagrees with the adjacency size {n}")
         return torch.stack([source, target]), values, n
-    if not isinstance(edge_index, Tensor) or edge_index.dim() != 2 or edge_index.size(0) != 2:
-        raise ValueError(
-            "edge_index must be a (2, E) integer tensor or a torch.sparse (N, N) adjacency, got "
-            f"{getattr(edge_index, 'shape', type(edge_index))}"
-        )
-    if edge_index.dtype.is_floating_point or edge_index.dtype == torch.bool:
-        raise TypeError(f"edge_index must have an integer dtype, got {edge_index.dtype}")
-    if edge_weight is not None and edge_weight.shape != (edge_index.size(1),):
-        raise ValueError(
-            f"edge_weight must have shape ({edge_index.size(1)},), got {tuple(edge_weight.shape)}"
-        )
-    if num_nodes is None:
-        num_nodes = int(edge_index.max()) + 1 if edge_index.numel() > 0 else 0
-    return edge_index.long(), edge_weight, int(num_nodes)
+    edge_index, n = check_edge_index(edge_index, num_nodes)
+    edge_weight = check_edge_weight(edge_weight, edge_index.size(1))
+    return edge_index, edge_weight, n
 
 
 def _inv_power(d: Tensor, p: float) -> Tensor:
@@ -110,8 +117,9 @@ def operator_edge_weights(
         edge_index: ``(2, E)`` graph or ``torch.sparse`` ``(N, N)`` adjacency (``adj_t`` convention).
         num_nodes: number of nodes (inferred when None).
         operator: ``"sym"``, ``"rw"`` or ``"laplacian"``.
-        edge_weight: optional ``(E,)`` non-negative weights ``w_{j→i}``.
-        dtype: dtype of the weights (default: ``edge_weight``'s, else the default float dtype).
+        edge_weight: optional ``(E,)`` finite, non-negative weights ``w_{j→i}`` (integer weights are
+            converted to ``dtype``).
+        dtype: dtype of the weights (default: a floating ``edge_weight``'s, else the default float dtype).
         device: device (default: ``edge_index``'s).
 
     Returns:
@@ -128,7 +136,10 @@ def operator_edge_weights(
     edge_index, edge_weight, n = as_edge_index(edge_index, edge_weight, num_nodes)
     device = edge_index.device if device is None else device
     if dtype is None:
-        dtype = edge_weight.dtype if edge_weight is not None else torch.get_default_dtype()
+        floating = edge_weight is not None and edge_weight.dtype.is_floating_point
+        dtype = edge_weight.dtype if floating else torch.get_default_dtype()
+    elif not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating dtype, got {dtype}")
     edge_index = edge_index.to(device)
     source, target = edge_index[0], edge_index[1]
     if edge_weight is None:
@@ -204,13 +215,18 @@ def propagate(x: Tensor, edge_index: Tensor, edge_weight: Tensor, num_nodes: int
     ``out[i] = Σ_{e: j → i} weight_e · x[j]``.
 
     Args:
-        x: ``(N, *)`` node features (any trailing shape).
-        edge_index: ``(2, E)`` (source, target).
-        edge_weight: ``(E,)`` weights; gradients flow into them and into ``x``.
+        x: ``(N, *)`` floating node features (any trailing shape).
+        edge_index: ``(2, E)`` (source, target); sources index ``[0, N)``, targets ``[0, num_nodes)``.
+        edge_weight: ``(E,)`` weights (any sign: learned operators may be signed); gradients flow into
+            them and into ``x``.
         num_nodes: output rows (default ``x.size(0)``).
 
     Returns:
         ``(num_nodes, *)`` tensor with ``x``'s dtype.
+
+    Raises:
+        TypeError / ValueError: as :func:`~geomrep.graphs.validation.check_edge_index` for
+            ``edge_index``; wrong ``edge_weight`` shape; non-floating ``x``.
 
     Example:
         >>> ei = torch.tensor([[0, 1], [1, 0]])
@@ -218,7 +234,19 @@ def propagate(x: Tensor, edge_index: Tensor, edge_weight: Tensor, num_nodes: int
         tensor([[2.],
                 [1.]])
     """
+    if not isinstance(x, Tensor) or not (x.dtype.is_floating_point or x.dtype.is_complex) or x.dim() < 1:
+        raise TypeError(f"x must be a floating tensor of shape (N, *), got {getattr(x, 'dtype', type(x))}")
     n = x.size(0) if num_nodes is None else num_nodes
+    edge_index, _ = check_edge_index(edge_index, (x.size(0), n))
+    if not isinstance(edge_weight, Tensor) or edge_weight.shape != (edge_index.size(1),):
+        raise ValueError(
+            f"edge_weight must have shape ({edge_index.size(1)},), got {getattr(edge_weight, 'shape', None)}"
+        )
+    return _propagate(x, edge_index, edge_weight, n)
+
+
+def _propagate(x: Tensor, edge_index: Tensor, edge_weight: Tensor, n: int) -> Tensor:
+    """:func:`propagate` without validation (for loops over already validated inputs)."""
     w = edge_weight.to(x.dtype).reshape((-1,) + (1,) * (x.dim() - 1))
     msg = x.index_select(0, edge_index[0]) * w
     out = x.new_zeros((n,) + tuple(x.shape[1:]))

@@ -19,6 +19,7 @@ the expressivity of random node features. Several independent starts can be draw
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 import torch
@@ -28,6 +29,7 @@ from torch_geometric.transforms import BaseTransform
 
 from .normalization import NORMALIZATIONS, l2_normalize, qr_normalize
 from .operators import OPERATORS, as_edge_index, propagation_operator
+from .validation import check_batch
 
 __all__ = [
     "random_feature_propagation",
@@ -122,10 +124,15 @@ def random_feature_propagation(
         num_graphs: number of graphs in ``batch`` (inferred when None).
         x0: optional ``(N, k)`` or ``(N, m, k)`` start (replaces the random draw).
         generator: ``torch.Generator`` for the draw (reproducibility).
-        dtype: dtype of the encoding (default: ``x0``'s, else the default float dtype).
+        dtype: floating dtype of the encoding (default: ``x0``'s, else the default float dtype).
 
     Returns:
         ``(N, m, (T + 1) · k)`` tensor; columns ``[t·k, (t+1)·k)`` hold ``X_t``.
+
+    Raises:
+        TypeError: non-integer ``edge_index``/``batch``, non-floating ``x0`` or ``dtype``.
+        ValueError: indices outside ``[0, num_nodes)``, negative or non-finite edge weights, a
+            ``num_graphs`` too small for ``batch``, wrong shapes (see :mod:`geomrep.graphs.validation`).
 
     Example:
         >>> ei = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
@@ -141,7 +148,11 @@ def random_feature_propagation(
             num_nodes = x0.size(0)
     ei, w, n = as_edge_index(edge_index, edge_weight, num_nodes)
     device = ei.device
+    if dtype is not None and not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating dtype, got {dtype}")
     if x0 is not None:
+        if not isinstance(x0, Tensor) or not x0.dtype.is_floating_point:
+            raise TypeError(f"x0 must be a floating tensor, got {getattr(x0, 'dtype', type(x0))}")
         if x0.dim() == 2:
             x0 = x0.unsqueeze(1)
         if x0.shape != (n, num_inits, num_features):
@@ -151,8 +162,7 @@ def random_feature_propagation(
     else:
         dtype = torch.get_default_dtype() if dtype is None else dtype
         x = torch.randn(n, num_inits, num_features, generator=generator, dtype=dtype, device=device)
-    if batch is not None and batch.shape != (n,):
-        raise ValueError(f"batch must have shape ({n},), got {tuple(batch.shape)}")
+    batch, num_graphs = check_batch(batch, n, num_graphs)
     if n == 0:
         return normalize_features(x, normalization, batch, num_graphs).repeat(1, 1, steps + 1)
     P = propagation_operator(ei, n, operator, w, dtype=dtype, device=device) if steps > 0 else None
@@ -193,6 +203,31 @@ def propagation_trajectory(
     return torch.cat(traj, dim=-1)
 
 
+def _graph_seed(seed: int, epoch: int, tensors: list[tuple[str, Tensor | None]], num_nodes: int) -> int:
+    """A 63-bit seed from ``(seed, epoch)`` and the graph's content (BLAKE2b; stable across processes).
+
+    Python's ``hash`` is salted per process (``PYTHONHASHSEED``), so it cannot be used: DataLoader workers
+    and later runs must derive the same seed for the same graph.
+    """
+    h = hashlib.blake2b(digest_size=8)
+    h.update(f"rfp:{seed}:{epoch}:{num_nodes}".encode())
+    for name, t in tensors:
+        if t is None:
+            continue
+        t = t.detach()
+        if t.layout != torch.strided:
+            t = t.to_sparse_coo().coalesce()
+            tensors_here = [("i", t.indices()), ("v", t.values())]
+        else:
+            tensors_here = [("d", t)]
+        for tag, u in tensors_here:
+            u = u.contiguous().cpu()
+            h.update(f"|{name}:{tag}:{u.dtype}:{tuple(u.shape)}|".encode())
+            if u.numel() > 0:
+                h.update(u.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return int.from_bytes(h.digest(), "little") & ((1 << 63) - 1)
+
+
 class AddRandomFeaturePropagationPE(BaseTransform):
     """Adds a random feature propagation positional encoding to a graph (PyG transform).
 
@@ -201,11 +236,26 @@ class AddRandomFeaturePropagationPE(BaseTransform):
     ``(N, (steps + 1) · num_features)`` for ``num_inits == 1``, else ``(N, num_inits,
     (steps + 1) · num_features)`` (combine the starts permutation-invariantly in the model). With
     ``attr_name=None`` the encoding is concatenated to ``data.x`` (``num_inits == 1`` only), like
-    :class:`~torch_geometric.transforms.AddRandomWalkPE`.
+    :class:`~torch_geometric.transforms.AddRandomWalkPE`. A floating ``data.x`` keeps its dtype (the
+    encoding is cast to it, as PyG does); an integer or bool ``data.x`` (e.g. ZINC atom-type ids) is
+    promoted to the encoding's float dtype, since casting the encoding to integers would truncate it to
+    zeros. Keep integer ids for an embedding layer by writing the encoding to its own attribute instead.
 
     The transform works per graph (apply it before batching); it never normalises across graphs.
-    With ``seed`` it owns a ``torch.Generator`` seeded once, so the same sequence of graphs gets the
-    same encodings on every run; with ``seed=None`` it draws from torch's global RNG.
+
+    Randomness:
+        - ``seed=None``: the random start is drawn from torch's global RNG (fresh at every call; in a
+          ``DataLoader`` each worker has its own torch seed, so workers draw different starts, but runs
+          are reproducible only through ``torch.manual_seed`` with ``num_workers=0``).
+        - ``seed=s``: the start of a graph is drawn from a private generator seeded with a hash
+          (BLAKE2b, identical in every process) of ``(s, epoch, the graph's content)``, where the content
+          is ``num_nodes``, ``edge_index`` (or ``adj_t``), ``edge_weight`` and ``x``. The encoding is then a
+          deterministic function of the graph: the same in every run, whatever the dataset order, the
+          ``DataLoader``'s ``num_workers`` or which worker loads the graph, and different graphs get
+          independent starts. Graphs with identical content get identical starts. Call
+          :meth:`set_epoch` (like ``DistributedSampler.set_epoch``) to draw new starts per epoch; with
+          workers, set it before iterating the loader (workers copy the transform when they start,
+          i.e. at every epoch unless ``persistent_workers=True``).
 
     Args:
         num_features: ``k``, random columns per start.
@@ -214,7 +264,7 @@ class AddRandomFeaturePropagationPE(BaseTransform):
         normalization: ``"l2"`` or ``"qr"``.
         num_inits: number of independent random starts.
         attr_name: attribute to write (None: concatenate to ``data.x``).
-        seed: seed of the transform's private generator (None: global RNG).
+        seed: base seed of the per-graph generators (None: global RNG).
 
     Example:
         >>> from torch_geometric.data import Data
@@ -236,6 +286,10 @@ class AddRandomFeaturePropagationPE(BaseTransform):
         _check_rfp_args(num_features, steps, num_inits, operator, normalization)
         if attr_name is None and num_inits != 1:
             raise ValueError("attr_name=None (concatenate to data.x) requires num_inits == 1")
+        if attr_name is not None and not isinstance(attr_name, str):
+            raise TypeError(f"attr_name must be a string or None, got {attr_name!r}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise TypeError(f"seed must be an integer or None, got {seed!r}")
         self.num_features = num_features
         self.steps = steps
         self.operator = operator
@@ -243,7 +297,21 @@ class AddRandomFeaturePropagationPE(BaseTransform):
         self.num_inits = num_inits
         self.attr_name = attr_name
         self.seed = seed
-        self.generator = None if seed is None else torch.Generator().manual_seed(seed)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the random starts of epoch ``epoch`` (only meaningful with ``seed``)."""
+        if isinstance(epoch, bool) or not isinstance(epoch, int):
+            raise TypeError(f"epoch must be an integer, got {epoch!r}")
+        self.epoch = epoch
+
+    def _start(self, data: Data, graph: Tensor, num_nodes: int) -> Tensor:
+        shape = (num_nodes, self.num_inits, self.num_features)
+        if self.seed is None:
+            return torch.randn(shape)
+        content = [("g", graph), ("w", data.get("edge_weight")), ("x", data.x)]
+        gen = torch.Generator().manual_seed(_graph_seed(self.seed, self.epoch, content, num_nodes))
+        return torch.randn(shape, generator=gen)
 
     def forward(self, data: Data) -> Data:
         """Return ``data`` with the encoding added (the object is modified in place, as in PyG)."""
@@ -251,8 +319,10 @@ class AddRandomFeaturePropagationPE(BaseTransform):
         if graph is None:
             raise ValueError("data must have an edge_index (or a torch.sparse adj_t)")
         num_nodes = data.num_nodes
+        if num_nodes is None:
+            raise ValueError("data.num_nodes is unknown (set data.num_nodes or data.x)")
         device = graph.device
-        x0 = torch.randn(num_nodes, self.num_inits, self.num_features, generator=self.generator)
+        x0 = self._start(data, graph, num_nodes)
         pe = random_feature_propagation(
             graph,
             num_nodes,
@@ -272,7 +342,11 @@ class AddRandomFeaturePropagationPE(BaseTransform):
                 data.x = pe
             else:
                 x = x.view(-1, 1) if x.dim() == 1 else x
-                data.x = torch.cat([x, pe.to(x.device, x.dtype)], dim=-1)
+                if x.dtype.is_floating_point:
+                    pe = pe.to(x.device, x.dtype)
+                else:  # integer/bool features: promote them, never truncate the encoding
+                    x, pe = x.to(pe.dtype), pe.to(x.device)
+                data.x = torch.cat([x, pe], dim=-1)
         else:
             data[self.attr_name] = pe
         return data

@@ -26,6 +26,8 @@ from torch_geometric.nn import Linear, MessagePassing
 from torch_geometric.nn.inits import zeros
 from torch_geometric.nn.resolver import activation_resolver
 
+from .validation import check_edge_index
+
 __all__ = ["SIRConv", "SIR_AGGREGATIONS"]
 
 SIR_AGGREGATIONS = ("sum", "mean", "max", "sym")
@@ -88,6 +90,17 @@ class SIRConv(MessagePassing):
         hidden_channels = out_channels if hidden_channels is None else hidden_channels
         if not isinstance(hidden_channels, int) or hidden_channels < 1:
             raise ValueError(f"hidden_channels must be a positive integer, got {hidden_channels!r}")
+        pair = in_channels if isinstance(in_channels, tuple) else (in_channels,)
+        if len(pair) not in (1, 2) or any(
+            isinstance(c, bool) or not isinstance(c, int) or (c < 1 and c != -1) for c in pair
+        ):
+            raise ValueError(
+                f"in_channels must be a positive integer, -1 (lazy) or a pair of them, got {in_channels!r}"
+            )
+        if edge_dim is not None and (
+            isinstance(edge_dim, bool) or not isinstance(edge_dim, int) or edge_dim < 1
+        ):
+            raise ValueError(f"edge_dim must be None or a positive integer, got {edge_dim!r}")
         super().__init__(aggr="sum" if aggr == "sym" else aggr, **kwargs)
         self.in_channels = in_channels
         self.out_channels = out_channels
@@ -138,6 +151,22 @@ class SIRConv(MessagePassing):
         x_src, x_dst = x
         if x_dst is None:
             raise ValueError("SIRConv needs target features x[1] (the query W_Q h_u uses them)")
+        for name, t in (("x (source)", x_src), ("x (target)", x_dst)):
+            if not isinstance(t, Tensor) or not t.dtype.is_floating_point:
+                raise TypeError(f"{name} must be a floating tensor, got {getattr(t, 'dtype', type(t))}")
+            if t.dim() != 2:
+                raise ValueError(f"{name} must have shape (N, F), got {tuple(t.shape)}")
+        if not isinstance(edge_index, Tensor):
+            raise TypeError(f"edge_index must be a tensor, got {type(edge_index).__name__}")
+        if edge_index.layout == torch.strided:
+            n_src = x_src.size(0) if size is None or size[0] is None else size[0]
+            n_dst = x_dst.size(0) if size is None or size[1] is None else size[1]
+            edge_index, _ = check_edge_index(edge_index, (n_src, n_dst))
+            if edge_attr is not None and (edge_attr.dim() != 2 or edge_attr.size(0) != edge_index.size(1)):
+                raise ValueError(
+                    f"edge_attr must have shape ({edge_index.size(1)}, {self.edge_dim}), "
+                    f"got {tuple(edge_attr.shape)}"
+                )
         query = self.lin_query(x_dst)
         key = self.lin_key(x_src)
         sparse_input = edge_index.layout != torch.strided

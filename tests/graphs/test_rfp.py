@@ -71,7 +71,10 @@ def test_reproducible_with_generator_and_seed():
     second = [t2(data.clone()).rfp_pe for _ in range(2)]
     torch.testing.assert_close(first[0], second[0])
     torch.testing.assert_close(first[1], second[1])
-    assert not torch.allclose(first[0], first[1])  # the private generator advances between graphs
+    torch.testing.assert_close(first[0], first[1])  # a graph's start depends on (seed, epoch, graph) only
+    t1.set_epoch(1)
+    assert not torch.allclose(t1(data.clone()).rfp_pe, first[0])  # a new epoch draws new starts
+    assert not torch.allclose(AddRandomFeaturePropagationPE(4, 3, seed=2)(data.clone()).rfp_pe, first[0])
 
 
 @pytest.mark.parametrize("normalization", ["l2", "qr"])
@@ -125,8 +128,12 @@ def test_transform_equivariant_in_distribution():
     perm = graph_permutation_action(g, data)
     t = AddRandomFeaturePropagationPE(8, 4, operator="laplacian", normalization="qr", seed=0)
     # the squared norm of each node's last block converges to the same invariant (leverage score)
-    lev = torch.stack([t(data.clone()).rfp_pe[:, -8:].pow(2).sum(1) for _ in range(200)]).mean(0)
-    lev_p = torch.stack([t(perm.clone()).rfp_pe[:, -8:].pow(2).sum(1) for _ in range(200)]).mean(0)
+    def draw(graph, epoch):
+        t.set_epoch(epoch)
+        return t(graph.clone()).rfp_pe[:, -8:].pow(2).sum(1)
+
+    lev = torch.stack([draw(data, e) for e in range(200)]).mean(0)
+    lev_p = torch.stack([draw(perm, e) for e in range(200)]).mean(0)
     torch.testing.assert_close(lev_p, lev[g], atol=0.05, rtol=0)
 
 
