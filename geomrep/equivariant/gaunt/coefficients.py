@@ -25,6 +25,8 @@ from functools import cache, lru_cache
 import numpy as np
 import torch
 
+from .dtypes import check_table_dtype
+
 __all__ = ["wigner_3j_complex", "gaunt_constant", "gaunt_block", "gaunt_tensor", "gaunt_paths"]
 
 
@@ -198,7 +200,8 @@ def gaunt_block(l1: int, l2: int, l3: int, dtype=None, device=None) -> torch.Ten
 
     Args:
         l1, l2, l3: degrees.
-        dtype, device: of the returned tensor (default float64, CPU); computed in float64.
+        dtype, device: of the returned tensor (default float64, CPU); computed in float64. A
+            non-floating ``dtype`` raises ``TypeError``.
 
     Returns:
         tensor of shape ``(2l1+1, 2l2+1, 2l3+1)``; all zeros unless ``l1+l2+l3`` is even and the triangle
@@ -209,7 +212,7 @@ def gaunt_block(l1: int, l2: int, l3: int, dtype=None, device=None) -> torch.Ten
         >>> e = gaunt_constant(1, 1, 2) * e3nn.o3.wigner_3j(1, 1, 2, dtype=torch.float64)  # doctest: +SKIP
     """
     l1, l2, l3 = (_check_degree(n, v) for n, v in (("l1", l1), ("l2", l2), ("l3", l3)))
-    return torch.tensor(_gaunt_block_np(l1, l2, l3), dtype=dtype or torch.float64, device=device)
+    return torch.tensor(_gaunt_block_np(l1, l2, l3), dtype=check_table_dtype(dtype), device=device)
 
 
 def gaunt_paths(lmax1: int, lmax2: int, lmax_out: int) -> list[tuple[int, int, int]]:
@@ -247,4 +250,5 @@ def gaunt_tensor(lmax1: int, lmax2: int, lmax_out: int, dtype=None, device=None)
     lmax1, lmax2, lmax_out = (
         _check_degree(n, v) for n, v in (("lmax1", lmax1), ("lmax2", lmax2), ("lmax_out", lmax_out))
     )
-    return torch.tensor(_gaunt_tensor_np(lmax1, lmax2, lmax_out), dtype=dtype or torch.float64, device=device)
+    dtype = check_table_dtype(dtype)
+    return torch.tensor(_gaunt_tensor_np(lmax1, lmax2, lmax_out), dtype=dtype, device=device)

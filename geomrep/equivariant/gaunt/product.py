@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from .coefficients import gaunt_tensor
+from .dtypes import check_features, compute_dtype
 from .transforms import (
     BACKENDS,
     analysis,
@@ -30,10 +31,7 @@ def default_backend(lmax1: int, lmax2: int, lmax_out: int, device: torch.device 
 
 
 def _check(x: torch.Tensor, lmax: int, name: str) -> None:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(f"{name} must be a floating point tensor, got {x.dtype}")
+    check_features(x, name)
     if x.ndim < 1 or x.shape[-1] != (lmax + 1) ** 2:
         raise ValueError(
             f"{name} must have shape (..., {(lmax + 1) ** 2}) for lmax={lmax}, got {tuple(x.shape)}"
@@ -76,7 +74,13 @@ def gaunt_product(
             :func:`default_backend`. All are exact up to rounding.
 
     Returns:
-        ``(..., (lmax_out+1)²)`` in the inputs' dtype and device (float32 or float64).
+        ``(..., (lmax_out+1)²)`` in the inputs' dtype and device. float32 and float64 are computed in
+        their dtype; float16/bfloat16 in float32 (rounded on return). Degrees ``l3 > lmax1 + lmax2`` of
+        the output are exactly zero (the product has no such components); every backend returns them so.
+
+    Raises:
+        TypeError: ``x1``/``x2`` not real floating tensors (int, bool, complex) or of different dtypes.
+        ValueError: negative or non-int degrees, last dimension not ``(lmax+1)²``, unknown backend.
 
     Example:
         >>> x1, x2 = torch.randn(10, 16), torch.randn(10, 9)
@@ -95,17 +99,21 @@ def gaunt_product(
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS} or None, got {backend!r}")
     lead = torch.broadcast_shapes(x1.shape[:-1], x2.shape[:-1])
-    x1 = x1.expand(lead + x1.shape[-1:]).reshape(-1, x1.shape[-1])
-    x2 = x2.expand(lead + x2.shape[-1:]).reshape(-1, x2.shape[-1])
+    in_dtype, dtype = x1.dtype, compute_dtype(x1.dtype)
+    x1 = x1.to(dtype).expand(lead + x1.shape[-1:]).reshape(-1, x1.shape[-1])
+    x2 = x2.to(dtype).expand(lead + x2.shape[-1:]).reshape(-1, x2.shape[-1])
+    lmax_prod = min(lmax_out, lmax1 + lmax2)  # degrees above l1 + l2 are exactly zero
     if x1.shape[0] == 0:
-        out = x1.new_zeros(0, (lmax_out + 1) ** 2)
+        out = x1.new_zeros(0, (lmax_prod + 1) ** 2)
     elif backend == "dense":
-        g = _dense_tensor(lmax1, lmax2, lmax_out, x1.dtype, x1.device)
+        g = _dense_tensor(lmax1, lmax2, lmax_prod, x1.dtype, x1.device)
         outer = (x1.unsqueeze(-1) * x2.unsqueeze(-2)).reshape(x1.shape[0], -1)
         out = outer @ g.reshape(-1, g.shape[-1])
     else:
-        out = _sampled_product(x1.t(), x2.t(), lmax1, lmax2, lmax_out, backend).t()
-    return out.reshape(lead + out.shape[-1:])
+        out = _sampled_product(x1.t(), x2.t(), lmax1, lmax2, lmax_prod, backend).t()
+    if lmax_prod < lmax_out:
+        out = torch.cat([out, out.new_zeros(out.shape[0], (lmax_out + 1) ** 2 - out.shape[1])], dim=1)
+    return out.to(in_dtype).reshape(lead + out.shape[-1:])
 
 
 @torch.compiler.disable

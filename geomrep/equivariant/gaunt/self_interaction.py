@@ -6,6 +6,7 @@ import torch
 from e3nn import o3
 from torch import nn
 
+from .dtypes import ExactTablesModule, check_features, compute_dtype
 from .product import default_backend
 from .tensor_product import parity_class, split_irreps
 from .transforms import analysis, analysis_tables, sample_grid, synthesis, synthesis_tables
@@ -13,7 +14,7 @@ from .transforms import analysis, analysis_tables, sample_grid, synthesis, synth
 __all__ = ["GauntSelfInteraction"]
 
 
-class GauntSelfInteraction(nn.Module):
+class GauntSelfInteraction(ExactTablesModule):
     """Channel-wise powers of a spherical feature, weighted per (power, channel, output degree).
 
     Channel ``c`` of the input is read as the spherical function ``f_c = Σ_lm x_{c,lm} Y_lm`` (degree
@@ -36,7 +37,10 @@ class GauntSelfInteraction(nn.Module):
         backend: ``"grid"``, ``"fft"`` or None (fastest measured).
 
     Shapes:
-        ``x (..., irreps.dim) → (..., irreps_out.dim)``; dtype/device follow ``x``.
+        ``x (..., irreps.dim) → (..., irreps_out.dim)`` (empty batches included); dtype/device follow
+        ``x``. ``x`` must be real floating (``TypeError`` otherwise); float16/bfloat16 are computed in
+        float32. The float64 constant tables stay exact under ``.float()``/``.double()`` and move with
+        ``.to(device)`` (:class:`~geomrep.equivariant.gaunt.dtypes.ExactTablesModule`).
 
     Example:
         >>> si = GauntSelfInteraction("16x0e+16x1o+16x2e", correlation=3)
@@ -142,19 +146,21 @@ class GauntSelfInteraction(nn.Module):
         else:  # (Nα, Nβ, B)
             p = torch.stack(powers, dim=2).reshape(grid.n_alpha, grid.n_beta, -1)
         y = analysis(p, grid, tuple(ana))  # (N3, ν·B)
-        return y.view(y.shape[0], self.correlation, -1)
+        return y.view(y.shape[0], self.correlation, xt.shape[-1])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the weighted powers; ``x (..., irreps.dim) → (..., irreps_out.dim)``."""
         dim_in, dim_out = self._dims
+        check_features(x, "x")
         if x.shape[-1] != dim_in:
             raise ValueError(f"x must have shape (..., {dim_in}), got {tuple(x.shape)}")
         lead = x.shape[:-1]
-        dtype = x.dtype
-        x = x.reshape(-1, dim_in)
+        out_dtype = x.dtype
+        dtype = compute_dtype(out_dtype)
+        x = x.to(dtype).reshape(-1, dim_in)
         rows, c = x.shape[0], self.channels
         xp = torch.cat([x, x.new_zeros(rows, 1)], dim=1)
-        g = xp.index_select(1, self.in_index).view(rows, c, -1)
+        g = xp.index_select(1, self.in_index).view(rows, c, self.in_index.shape[0] // c)
         xt = g.permute(2, 0, 1).reshape(g.shape[2], rows * c)
 
         def cast(t):
@@ -162,12 +168,13 @@ class GauntSelfInteraction(nn.Module):
 
         syn = [cast(getattr(self, f"syn_{j}")) for j in range(self._n_syn)]
         ana = [cast(getattr(self, f"ana_{j}")) for j in range(self._n_ana)]
-        y = self._powers(xt, syn, ana).view(-1, self.correlation, rows, c)  # (N3, ν, rows, C)
+        y = self._powers(xt, syn, ana)
+        y = y.view(y.shape[0], self.correlation, rows, c)  # (N3, ν, rows, C)
         w = self.weight.to(dtype).index_select(2, self.degree_index)  # (ν, C, N3)
         w = w * cast(self.norm).unsqueeze(1)
         y = torch.einsum("nkrc,kcn,sk->rcsn", y, w, cast(self.class_select))  # (rows, C, class, N3)
-        y = y.reshape(rows, -1).index_select(1, self.out_index)
-        return y.reshape(lead + (dim_out,))
+        y = y.reshape(rows, y.shape[1] * y.shape[2] * y.shape[3]).index_select(1, self.out_index)
+        return y.to(out_dtype).reshape(lead + (dim_out,))
 
     def extra_repr(self) -> str:
         return (

@@ -7,6 +7,7 @@ from e3nn import o3
 from torch import nn
 
 from .coefficients import gaunt_constant, gaunt_tensor
+from .dtypes import ExactTablesModule, check_features, compute_dtype
 from .product import default_backend
 from .transforms import BACKENDS, analysis, analysis_tables, sample_grid, synthesis, synthesis_tables
 
@@ -62,7 +63,7 @@ def _input_index(irreps: o3.Irreps, cls: int, lmax: int) -> torch.Tensor:
     return idx.reshape(-1)
 
 
-class GauntTensorProduct(nn.Module):
+class GauntTensorProduct(ExactTablesModule):
     """Channel-wise Gaunt tensor product ``x1 ⊗ x2 → out`` on e3nn irreps (O(L³) per channel).
 
     For channel ``c``, each input is read as spherical functions, one per parity class
@@ -88,8 +89,14 @@ class GauntTensorProduct(nn.Module):
             ``weight`` of shape ``(..., n_pairs, channels, lmax_out+1)`` (e.g. from a radial network).
 
     Shapes:
-        ``x1 (..., irreps_in1.dim)``, ``x2 (..., irreps_in2.dim)`` (broadcastable leading dims),
-        output ``(..., irreps_out.dim)``; dtype/device follow the inputs.
+        ``x1 (..., irreps_in1.dim)``, ``x2 (..., irreps_in2.dim)`` (broadcastable leading dims, empty
+        batches included), output ``(..., irreps_out.dim)``; dtype/device follow the inputs.
+
+    dtypes:
+        inputs must be real floating (``TypeError`` otherwise); mixed float32/float64 inputs are promoted;
+        float16/bfloat16 are computed in float32. The constant tables are float64 buffers that
+        ``.to(device)`` moves and ``.float()``/``.double()``/``.half()`` leave exact
+        (:class:`~geomrep.equivariant.gaunt.dtypes.ExactTablesModule`); they are cast on use.
 
     Example:
         >>> tp = GauntTensorProduct("8x0e+8x1o+8x2e", "1x0e+1x1o+1x2e", "8x0e+8x1o+8x2e+8x3o")
@@ -205,7 +212,7 @@ class GauntTensorProduct(nn.Module):
     def _gather(self, x: torch.Tensor, index: torch.Tensor, mul: int) -> torch.Tensor:
         rows = x.shape[0]
         xp = torch.cat([x, x.new_zeros(rows, 1)], dim=1)
-        g = xp.index_select(1, index).view(rows, mul, -1)
+        g = xp.index_select(1, index).view(rows, mul, index.shape[0] // mul)
         return g.permute(2, 0, 1).reshape(g.shape[2], rows * mul)  # batch-last (N, rows·mul)
 
     def _table(self, name: str, dtype: torch.dtype) -> torch.Tensor:
@@ -217,10 +224,10 @@ class GauntTensorProduct(nn.Module):
         c = self.channels
         if self.backend == "dense":
             g = self._table(f"dense_{i}", x1t.dtype)
-            a = x1t.t().reshape(rows, self.mul1, -1)
-            b = x2t.t().reshape(rows, self.mul2, -1)
-            outer = (a.unsqueeze(-1) * b.unsqueeze(-2)).reshape(rows * c, -1)
-            return (outer @ g.reshape(-1, g.shape[-1])).t().reshape(-1, rows, c)
+            a = x1t.t().reshape(rows, self.mul1, x1t.shape[0])
+            b = x2t.t().reshape(rows, self.mul2, x2t.shape[0])
+            outer = (a.unsqueeze(-1) * b.unsqueeze(-2)).reshape(rows * c, x1t.shape[0] * x2t.shape[0])
+            return (outer @ g.reshape(-1, g.shape[-1])).t().reshape(g.shape[-1], rows, c)
         grid = self._grids[i]
         t1 = tuple(self._table(f"syn1_{i}_{j}", x1t.dtype) for j in range(3 if grid.backend == "fft" else 4))
         t2 = tuple(self._table(f"syn2_{i}_{j}", x1t.dtype) for j in range(3 if grid.backend == "fft" else 4))
@@ -234,11 +241,14 @@ class GauntTensorProduct(nn.Module):
             f1 = f1.view(grid.n_alpha, grid.n_beta, rows, self.mul1)
             f2 = f2.view(grid.n_alpha, grid.n_beta, rows, self.mul2)
             p = (f1 * f2).reshape(grid.n_alpha, grid.n_beta, rows * c)
-        return analysis(p, grid, ta).view(-1, rows, c)
+        y = analysis(p, grid, ta)
+        return y.view(y.shape[0], rows, c)
 
     def forward(self, x1: torch.Tensor, x2: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
         """Apply the product. ``weight`` only when ``internal_weights=False``: ``(..., *weight_shape)``."""
         dim1, dim2, dim_out = self._dims
+        check_features(x1, "x1")
+        check_features(x2, "x2")
         if x1.shape[-1] != dim1:
             raise ValueError(f"x1 must have shape (..., {dim1}), got {tuple(x1.shape)}")
         if x2.shape[-1] != dim2:
@@ -253,8 +263,10 @@ class GauntTensorProduct(nn.Module):
                 raise ValueError(
                     f"weight of shape (..., {self.weight_shape}) is required when internal_weights=False"
                 )
+            check_features(weight, "weight")
             lead = torch.broadcast_shapes(x1.shape[:-1], x2.shape[:-1], weight.shape[:-3])
-        dtype = torch.promote_types(x1.dtype, x2.dtype)
+        out_dtype = torch.promote_types(x1.dtype, x2.dtype)
+        dtype = compute_dtype(out_dtype)
         x1 = x1.to(dtype).expand(lead + x1.shape[-1:]).reshape(-1, x1.shape[-1])
         x2 = x2.to(dtype).expand(lead + x2.shape[-1:]).reshape(-1, x2.shape[-1])
         rows = x1.shape[0]
@@ -280,8 +292,8 @@ class GauntTensorProduct(nn.Module):
             if k3 not in acc:
                 acc[k3] = x1.new_zeros((self.class_lmax[k3] + 1) ** 2, rows, self.channels)
         y = torch.cat([acc[k3] for k3 in sorted(self._class_offsets)], dim=0)  # (N3tot, rows, C)
-        y = y.permute(1, 2, 0).reshape(rows, -1).index_select(1, self.out_index)
-        return y.reshape(lead + (dim_out,))
+        y = y.permute(1, 2, 0).reshape(rows, y.shape[0] * self.channels).index_select(1, self.out_index)
+        return y.to(out_dtype).reshape(lead + (dim_out,))
 
     def extra_repr(self) -> str:
         return (

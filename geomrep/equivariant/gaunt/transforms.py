@@ -54,7 +54,9 @@ def sample_grid(backend: str, product_degree: int, lmax_out: int) -> SampleGrid:
         lmax_out: largest output degree.
     """
     if backend == "fft":
-        return SampleGrid("fft", fft_size(product_degree + lmax_out + 1), fft_size(2 * product_degree + 1))
+        # Mα ≥ 2·Lout as well, so the half spectrum holds every output order (Lout > D + 1 otherwise crashes)
+        n_alpha = fft_size(max(product_degree + lmax_out + 1, 2 * lmax_out))
+        return SampleGrid("fft", n_alpha, fft_size(2 * product_degree + 1))
     if backend == "grid":
         n_beta, n_alpha = grid_size(product_degree + lmax_out)
         return SampleGrid("grid", n_alpha, n_beta)
@@ -170,6 +172,8 @@ def synthesis(xt: torch.Tensor, grid: SampleGrid, tables: tuple[torch.Tensor, ..
     if grid.backend == "fft":
         mats, index, inverse = tables
         n_rows, _, lp1 = mats.shape
+        if b == 0:  # an empty permuted tensor counts as contiguous but has no unit stride: no complex view
+            return xt.new_zeros(0, grid.n_beta, grid.n_alpha)
         xg = _GatherRows.apply(xt, index, inverse).view(n_rows, lp1, b)
         spec = torch.bmm(mats, xg).view(n_rows // 2, 2, grid.n_beta, b)
         # batch-first, (u, v) contiguous for the FFT: (B, Mβ, V, 2) -> complex (B, Mβ, V)
@@ -180,7 +184,7 @@ def synthesis(xt: torch.Tensor, grid: SampleGrid, tables: tuple[torch.Tensor, ..
     n_m, _, lp1 = polar.shape
     xg = _GatherRows.apply(xt, index, inverse).view(n_m, lp1, b)
     g = torch.bmm(polar, xg)  # (2L+1, Nβ, B)
-    return torch.mm(azimuth, g.view(n_m, -1)).view(grid.n_alpha, grid.n_beta, b)
+    return torch.mm(azimuth, g.view(n_m, grid.n_beta * b)).view(grid.n_alpha, grid.n_beta, b)
 
 
 def analysis(p: torch.Tensor, grid: SampleGrid, tables: tuple[torch.Tensor, ...]) -> torch.Tensor:
@@ -199,12 +203,14 @@ def analysis(p: torch.Tensor, grid: SampleGrid, tables: tuple[torch.Tensor, ...]
         mats, index = tables
         v = mats.shape[0]
         b = p.shape[0]
+        if b == 0:
+            return p.new_zeros(index.shape[0], 0)
         spec = torch.fft.rfft2(p, norm="forward")[..., :v]  # (B, Mβ, v)
         re_im = torch.view_as_real(spec).permute(2, 3, 1, 0).reshape(v, 1, 2 * grid.n_beta, b)
         y = torch.matmul(mats, re_im)  # (v, 2, Lout+1, B)
-        return _SelectRows.apply(y.reshape(-1, b), index)
+        return _SelectRows.apply(y.flatten(0, -2), index)
     azimuth, polar, index = tables
     n_m = azimuth.shape[0]
-    h = torch.mm(azimuth, p.reshape(grid.n_alpha, -1)).view(n_m, grid.n_beta, b)
+    h = torch.mm(azimuth, p.reshape(grid.n_alpha, grid.n_beta * b)).view(n_m, grid.n_beta, b)
     y = torch.bmm(polar, h)  # (2Lout+1, Lout+1, B)
-    return _SelectRows.apply(y.reshape(-1, b), index)
+    return _SelectRows.apply(y.flatten(0, -2), index)
