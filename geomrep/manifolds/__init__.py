@@ -1,6 +1,14 @@
 """geomrep.manifolds: SPD (Bures–Wasserstein), Grassmann, product spaces, SO(3)."""
 
-from . import spd
+from . import so3, spd
+from .so3 import (
+    GeodesicLoss,
+    RotationHead,
+    SpecialOrthogonal,
+    geodesic_distance,
+    rotation_6d_to_matrix,
+    special_procrustes,
+)
 from .spd import (
     BiMap,
     BuresWasserstein,
@@ -23,6 +31,13 @@ from .spd import (
 
 __all__ = [
     "spd",
+    "so3",
+    "rotation_6d_to_matrix",
+    "special_procrustes",
+    "geodesic_distance",
+    "GeodesicLoss",
+    "RotationHead",
+    "SpecialOrthogonal",
     "bw_distance",
     "bw_inner",
     "bw_log",
