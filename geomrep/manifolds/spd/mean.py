@@ -12,13 +12,13 @@ all-reduce (see :class:`geomrep.manifolds.spd.SPDBatchNorm` with ``sync=True``).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import torch
 
 from ...linalg import expm, logm, sqrtm, sqrtm_invsqrtm, sym
-from ...linalg._checks import check_positive_definite, check_symmetric
-from ._checks import check_square
+from ._checks import check_spd, check_square
 
 __all__ = ["bw_mean", "karcher_mean", "arithmetic_mean"]
 
@@ -34,15 +34,23 @@ def _weights(X: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
     if weights is None:
         return torch.ones(X.shape[:-2], dtype=X.dtype, device=X.device)[..., None, None]
     if not isinstance(weights, torch.Tensor):
-        weights = torch.as_tensor(weights, dtype=X.dtype, device=X.device)
+        try:
+            weights = torch.as_tensor(weights, device=X.device)
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise TypeError(f"weights must be a real tensor or sequence of numbers, got {weights!r}") from exc
+    if weights.dtype == torch.bool or weights.is_complex():
+        raise TypeError(f"weights must have a real dtype, got {weights.dtype}")
     try:
         w = weights.to(X.dtype).expand(X.shape[:-2])
     except RuntimeError as exc:
         raise ValueError(
             f"weights must broadcast to X's batch shape {tuple(X.shape[:-2])}, got {tuple(weights.shape)}"
         ) from exc
-    if not torch.compiler.is_compiling() and bool((w < 0).any()):
-        raise ValueError("weights must be non-negative")
+    if not torch.compiler.is_compiling():
+        if not bool(torch.isfinite(w).all()):
+            raise ValueError("weights must be finite (found NaN or inf)")
+        if bool((w < 0).any()):
+            raise ValueError(f"weights must be non-negative, found {float(w.min()):.3g}")
     return w[..., None, None]
 
 
@@ -52,26 +60,55 @@ def _prepare(X: torch.Tensor, weights, reduce):
         raise ValueError(
             f"X must be (..., N, n, n) with the matrices to average on dim -3, got {tuple(X.shape)}"
         )
+    if reduce is not None and not callable(reduce):
+        raise TypeError(f"reduce must be a callable or None, got {type(reduce).__name__}")
     reduce = _identity if reduce is None else reduce
     w = _weights(X, weights)
     total = reduce(w.sum(dim=-3))
+    _check_total(total, X)
     return w, total, reduce
 
 
-def _start(X, weights, reduce, iters, init, *, allow_singular: bool):
+def _check_total(total: torch.Tensor, X: torch.Tensor) -> None:
+    """The (reduced) total weight must be positive in every batch entry (skipped under compile)."""
+    if torch.compiler.is_compiling() or total.numel() == 0:
+        return
+    if not bool((total > 0).all()):
+        if X.shape[-3] == 0:
+            raise ValueError(
+                f"X holds no matrices to average (N = 0 on dim -3, shape {tuple(X.shape)}): "
+                "the mean of an empty set is undefined"
+            )
+        raise ValueError("weights sum to zero: the mean needs a positive total weight in every batch entry")
+
+
+def _start(X, weights, reduce, iters, init, *, allow_singular: bool, tol=None):
     """Validate the arguments of an iterative mean once; return ``(w, total, reduce, start)``.
 
     The fixed-point steps run unchecked, so the data are checked here (symmetric, positive
     (semi)definite) when any step will run. The start is ``init`` or the weighted arithmetic mean.
     """
-    w, total, reduce = _prepare(X, weights, reduce)
-    if not isinstance(iters, int) or iters < 0:
+    if isinstance(iters, bool) or not isinstance(iters, int) or iters < 0:
         raise ValueError(f"iters must be a non-negative int, got {iters!r}")
+    if tol is not None and (isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol > 0):
+        raise ValueError(f"tol must be a positive float or None, got {tol!r}")
+    w, total, reduce = _prepare(X, weights, reduce)
     if iters > 0:
-        check_symmetric(X, "X")
-        check_positive_definite(X, "X", allow_singular=allow_singular)
-    start = reduce((w * X).sum(dim=-3)) / total if init is None else init.to(X.dtype)
-    return w, total, reduce, start
+        check_spd(X, "X", allow_singular=allow_singular)
+    if init is None:
+        return w, total, reduce, reduce((w * X).sum(dim=-3)) / total
+    check_square(init, "init")
+    if init.shape[-1] != X.shape[-1]:
+        raise ValueError(f"init must be (..., {X.shape[-1]}, {X.shape[-1]}), got {tuple(init.shape)}")
+    try:
+        torch.broadcast_shapes(init.shape[:-2], X.shape[:-3])
+    except RuntimeError as exc:
+        raise ValueError(
+            f"init's batch shape {tuple(init.shape[:-2])} does not broadcast with X's {tuple(X.shape[:-3])}"
+        ) from exc
+    init = init.to(X.dtype)
+    check_spd(init, "init")
+    return w, total, reduce, init
 
 
 def arithmetic_mean(
@@ -86,6 +123,9 @@ def arithmetic_mean(
 
     Returns:
         ``(..., n, n)``.
+
+    Raises:
+        ValueError: negative, NaN or all-zero weights; no matrices (``N = 0``), bad shapes.
     """
     w, total, reduce = _prepare(X, weights, reduce)
     return reduce((w * X).sum(dim=-3)) / total
@@ -114,11 +154,16 @@ def bw_mean(
         tol: stop early when ``‖S_new − S‖_F ≤ tol·‖S‖_F`` for every batch entry, with ``tol`` raised
             to at least ``10·eps`` of the dtype (a data-dependent check, skipped under
             ``torch.compile``); ``None`` always runs ``iters`` steps.
-        init: starting point ``(..., n, n)``.
+        init: SPD starting point ``(..., n, n)`` (broadcastable with ``X``'s batch ``(...)``).
         reduce: applied to every sum over the matrices (e.g. an all-reduce across processes).
 
     Returns:
         ``(..., n, n)`` SPD barycenter, differentiable (through all steps) in ``X`` and ``weights``.
+
+    Raises:
+        TypeError: ``X``/``init`` not float32/float64 tensors, bad ``weights`` dtype.
+        ValueError: bad shapes; ``X`` not PSD or ``init`` not SPD (naming it, with its smallest
+            eigenvalue); negative, NaN or all-zero weights; no matrices (``N = 0``); bad ``iters``/``tol``.
 
     Example:
         >>> I = torch.eye(2, dtype=torch.float64)
@@ -126,7 +171,7 @@ def bw_mean(
         tensor([[4., 0.],
                 [0., 4.]], dtype=torch.float64)
     """
-    w, total, reduce, S = _start(X, weights, reduce, iters, init, allow_singular=True)
+    w, total, reduce, S = _start(X, weights, reduce, iters, init, allow_singular=True, tol=tol)
     return _bw_fixed_point(X, S, w, total, iters=iters, tol=tol, reduce=reduce)
 
 
@@ -175,25 +220,44 @@ def karcher_mean(
     init: torch.Tensor | None = None,
     reduce: Reduce | None = None,
 ) -> torch.Tensor:
-    r"""Affine-invariant (Karcher / Fréchet) mean of SPD matrices by the Riemannian gradient fixed point.
+    r"""Affine-invariant (Karcher / Fréchet) mean of SPD matrices by Riemannian gradient descent.
 
-    :math:`G \leftarrow G^{1/2} \exp\bigl(\sum_i w_i \log(G^{-1/2} X_i G^{-1/2})\bigr) G^{1/2}`, from the
-    weighted arithmetic mean (or ``init``). Minimises :math:`\sum_i w_i \|\log(G^{-1/2} X_i G^{-1/2})\|_F^2`.
-    Used by the affine-invariant batch norm (Brooks et al. 2019).
+    Minimises :math:`\sum_i w_i \|\log(G^{-1/2} X_i G^{-1/2})\|_F^2`. With
+    :math:`T = \sum_i w_i \log(G^{-1/2} X_i G^{-1/2}) / \sum_i w_i` (minus half the Riemannian gradient,
+    in :math:`G`'s frame) a step is :math:`G \leftarrow G^{1/2} \exp(t\,T) G^{1/2}`, from the weighted
+    arithmetic mean (or ``init``). The plain fixed point (``t = 1``) falls into a 2-cycle when the data
+    are spread widely (condition numbers ≳ 1e3); here a step is accepted only where it decreases
+    :math:`\|T\|_F` (per batch entry), otherwise halved, and it grows back by 1.1 after each success.
+    Measured (n = 6, N = 10, float64): converges to :math:`\|T\|_F \approx` 1e-12 for κ ≤ 1e3 and to the
+    rounding floor (~1e-11 at κ = 1e6, ~3e-5 at κ = 1e12, where pyriemann's ``mean_riemann`` fails) in
+    30-45 steps.
 
     Args:
-        X: SPD matrices ``(..., N, n, n)``; weights, iters, tol, init, reduce: as in :func:`bw_mean`.
+        X: SPD matrices ``(..., N, n, n)``; the mean is over dim ``-3``.
+        weights: non-negative finite ``(..., N)`` (default uniform), normalised to sum 1.
+        iters: maximal number of steps (``0`` returns the arithmetic mean or ``init``).
+        tol: stop when :math:`\|T\|_F \le` ``tol`` (raised to at least ``10·eps``) or the step stalls
+            at the rounding floor, for every batch entry; otherwise warn (``RuntimeWarning``) after
+            ``iters`` steps. ``None`` runs ``iters`` steps without checks. Data-dependent: skipped (no
+            early stop, no warning) under ``torch.compile``.
+        init: SPD starting point ``(..., n, n)``.
+        reduce: applied to every sum over the matrices (e.g. an all-reduce across processes).
 
     Returns:
-        ``(..., n, n)`` SPD mean.
+        ``(..., n, n)`` SPD mean, differentiable through the steps.
+
+    Raises:
+        TypeError: ``X``/``init`` not float32/float64 tensors, bad ``weights`` dtype.
+        ValueError: bad shapes; ``X`` or ``init`` not SPD (naming it, with its smallest eigenvalue);
+            negative, NaN or all-zero weights; no matrices (``N = 0``); bad ``iters``/``tol``.
 
     Example:
         >>> I = torch.eye(2, dtype=torch.float64)
         >>> torch.allclose(karcher_mean(torch.stack([I, 9 * I])), 3 * I)  # geometric mean 3 I
         True
     """
-    w, total, reduce, G = _start(X, weights, reduce, iters, init, allow_singular=False)
-    return _karcher_steps(X, G, w, total, iters=iters, tol=tol, reduce=reduce)
+    w, total, reduce, G = _start(X, weights, reduce, iters, init, allow_singular=False, tol=tol)
+    return _karcher_descent(X, G, w, total, iters=iters, tol=tol, reduce=reduce)
 
 
 def _uniform_start(X: torch.Tensor, reduce: Reduce | None):
@@ -223,17 +287,78 @@ def _bw_uniform_mean(
 
 
 def _karcher_steps(X, G, w, total, *, iters: int, tol: float | None, reduce: Reduce) -> torch.Tensor:
+    """``iters`` plain steps (``t = 1``) from ``G``, stopping early on a relative change ``≤ tol``."""
     if tol is not None:
         tol = max(float(tol), 10 * torch.finfo(X.dtype).eps)
     for _ in range(iters):
         Gh, Gih = sqrtm_invsqrtm(G, check=False)
-        logs = logm(Gih[..., None, :, :] @ X @ Gih[..., None, :, :], check=False)
-        T = reduce((logs if w is None else w * logs).sum(dim=-3)) / total
-        G_new = sym(Gh @ expm(sym(T), check=False) @ Gh)
+        T = _karcher_gradient(X, Gih, w, total, reduce)
+        G_new = sym(Gh @ expm(T, check=False) @ Gh)
         done = _converged(G_new, G, tol)
         G = G_new
         if done:
             break
+    return G
+
+
+def _karcher_gradient(X, Gih, w, total, reduce) -> torch.Tensor:
+    """``T = Σ w_i log(G^{-½} X_i G^{-½}) / Σ w`` (minus the Riemannian gradient, in ``G``'s frame)."""
+    logs = logm(Gih[..., None, :, :] @ X @ Gih[..., None, :, :], check=False)
+    return sym(reduce((logs if w is None else w * logs).sum(dim=-3)) / total)
+
+
+_MIN_STEP = 2.0**-12
+
+
+def _karcher_descent(X, G, w, total, *, iters: int, tol: float | None, reduce: Reduce) -> torch.Tensor:
+    r"""Riemannian gradient descent with step control for :func:`karcher_mean` (internal).
+
+    Step :math:`G \leftarrow G^{1/2}\exp(t\,T)G^{1/2}`, accepted per batch entry when the gradient norm
+    :math:`\|T\|_F` decreases (then :math:`t \leftarrow \min(1, 1.1\,t)`), rejected otherwise
+    (:math:`t \leftarrow t/2`). Stops when every entry has :math:`\|T\|_F \le` ``tol`` or has stalled
+    (the gradient norm no longer decreases in working precision: step below ``2⁻¹²``, or three
+    rejections in a row once ``‖T‖_F ≤ √eps``). Warns (``RuntimeWarning``) when ``iters`` steps end
+    before that.
+    """
+    if tol is not None:
+        tol = max(float(tol), 10 * torch.finfo(X.dtype).eps)
+    floor = float(torch.finfo(X.dtype).eps) ** 0.5
+    Gh, Gih = sqrtm_invsqrtm(G, check=False)
+    T = _karcher_gradient(X, Gih, w, total, reduce)
+    gnorm = torch.linalg.matrix_norm(T)
+    t = torch.ones_like(gnorm)
+    rejected = torch.zeros_like(gnorm)
+
+    def finished() -> bool:
+        stalled = (t < _MIN_STEP) | ((rejected >= 3) & (gnorm <= floor))
+        return bool(((gnorm <= tol) | stalled).all())
+
+    done = False
+    for _ in range(iters):
+        if tol is not None and not torch.compiler.is_compiling() and finished():
+            done = True
+            break
+        G_new = sym(Gh @ expm(t[..., None, None] * T, check=False) @ Gh)
+        G_new = torch.where(torch.isfinite(G_new).all(dim=(-2, -1), keepdim=True), G_new, G)  # overflow
+        Gh_new, Gih_new = sqrtm_invsqrtm(G_new, check=False)
+        T_new = _karcher_gradient(X, Gih_new, w, total, reduce)
+        gnorm_new = torch.linalg.matrix_norm(T_new)
+        accept = gnorm_new < gnorm
+        a = accept[..., None, None]
+        G = torch.where(a, G_new, G)
+        Gh = torch.where(a, Gh_new, Gh)
+        T = torch.where(a, T_new, T)
+        gnorm = torch.where(accept, gnorm_new, gnorm)
+        t = torch.where(accept, (1.1 * t).clamp_max(1.0), 0.5 * t)
+        rejected = torch.where(accept, torch.zeros_like(rejected), rejected + 1)
+    if tol is not None and not done and not torch.compiler.is_compiling():
+        if not finished():
+            warnings.warn(
+                f"karcher_mean did not converge in iters={iters} steps: Riemannian gradient norm "
+                f"{float(gnorm.max()):.3g} > tol={tol:.3g}; raise iters",
+                RuntimeWarning,
+                stacklevel=3,
+            )
     return G
 
 
