@@ -127,6 +127,7 @@ def test_transform_equivariant_in_distribution():
     g = random_permutation(15, generator=torch.Generator().manual_seed(3))
     perm = graph_permutation_action(g, data)
     t = AddRandomFeaturePropagationPE(8, 4, operator="laplacian", normalization="qr", seed=0)
+
     # the squared norm of each node's last block converges to the same invariant (leverage score)
     def draw(graph, epoch):
         t.set_epoch(epoch)
@@ -286,3 +287,100 @@ def test_bad_arguments():
         random_feature_propagation(ei, x0=torch.randn(4, 5), num_features=3)
     with pytest.raises(ValueError, match="edge_index"):
         AddRandomFeaturePropagationPE(3, 3)(Data(num_nodes=3))
+
+
+def test_concatenation_onto_integer_x_promotes_instead_of_truncating():
+    """Item 5: ZINC-style integer atom ids in x used to turn the concatenated encoding into zeros."""
+    ei = ring_of_cliques(3, 4)
+    ids = torch.randint(0, 20, (12, 2))
+    data = Data(x=ids, edge_index=ei)
+    out = AddRandomFeaturePropagationPE(4, 2, attr_name=None, seed=0)(data.clone())
+    assert out.x.dtype == torch.get_default_dtype() and out.x.shape == (12, 2 + 12)
+    torch.testing.assert_close(out.x[:, :2], ids.to(out.x.dtype))
+    pe = AddRandomFeaturePropagationPE(4, 2, seed=0)(data.clone()).rfp_pe
+    torch.testing.assert_close(out.x[:, 2:], pe)
+    torch.testing.assert_close(out.x[:, 2:].pow(2).sum(0), torch.ones(12))  # unit ℓ2 columns: not truncated
+    flags = AddRandomFeaturePropagationPE(4, 2, attr_name=None, seed=0)(
+        Data(x=torch.ones(12, dtype=torch.bool), edge_index=ei)
+    )
+    assert flags.x.dtype == torch.get_default_dtype() and torch.all(flags.x[:, 0] == 1)
+    # a floating x keeps its dtype (PyG's convention): the encoding is cast to it
+    half = AddRandomFeaturePropagationPE(4, 2, attr_name=None, seed=0)(
+        Data(x=torch.ones(12, 1, dtype=torch.float16), edge_index=ei)
+    )
+    assert half.x.dtype == torch.float16 and half.x[:, 1:].abs().sum() > 0
+
+
+class _TransformedGraphs(torch.utils.data.Dataset):
+    def __init__(self, graphs, transform):
+        self.graphs, self.transform = graphs, transform
+
+    def __len__(self):
+        return len(self.graphs)
+
+    def __getitem__(self, i):
+        return self.transform(self.graphs[i].clone())
+
+
+def _cycles_with_one_chord(n=6):
+    """n-node cycles, each with a different chord: distinct graphs with the same node count."""
+    ring = [(i, (i + 1) % n) for i in range(n)]
+    chords = [(0, 2), (0, 3), (1, 3), (1, 4), (2, 4), (2, 5), (3, 5), (0, 4)]
+    out = []
+    for c in chords:
+        pairs = ring + [c]
+        src = [a for a, b in pairs] + [b for a, b in pairs]
+        dst = [b for a, b in pairs] + [a for a, b in pairs]
+        out.append(Data(edge_index=torch.tensor([src, dst]), num_nodes=n))
+    return out
+
+
+def test_seeded_transform_is_independent_of_workers_and_order():
+    """Item 6: workers used to copy one generator: starts repeated and results depended on num_workers."""
+    from torch_geometric.loader import DataLoader
+
+    graphs = _cycles_with_one_chord()
+    t = AddRandomFeaturePropagationPE(3, 2, seed=5)
+    runs = {}
+    for workers in (0, 2):
+        loader = DataLoader(_TransformedGraphs(graphs, t), batch_size=2, num_workers=workers)
+        runs[workers] = torch.cat([b.rfp_pe for b in loader])
+    torch.testing.assert_close(runs[2], runs[0], rtol=0, atol=0)
+    backwards = [t(g.clone()).rfp_pe for g in reversed(graphs)][::-1]  # dataset order does not matter
+    torch.testing.assert_close(torch.cat(backwards), runs[0], rtol=0, atol=0)
+    starts = runs[0][:, :3].reshape(len(graphs), 6, 3)  # X_0 of every graph
+    for i in range(len(graphs)):
+        for j in range(i):
+            assert (starts[i] - starts[j]).abs().max() > 0.1, (i, j)
+    # documented: identical content -> identical start; a new epoch -> new starts everywhere
+    torch.testing.assert_close(t(graphs[0].clone()).rfp_pe, runs[0][:6], rtol=0, atol=0)
+    t.set_epoch(1)
+    loader = DataLoader(_TransformedGraphs(graphs, t), batch_size=2, num_workers=2)
+    epoch1 = torch.cat([b.rfp_pe for b in loader])
+    assert (epoch1[:, :3] - runs[0][:, :3]).reshape(len(graphs), -1).abs().amax(1).min() > 0.1
+
+
+def test_seeded_transform_is_the_same_in_a_fresh_process():
+    """The per-graph seed must not use Python's salted hash: a new interpreter gives the same encoding."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import torch; from torch_geometric.data import Data\n"
+        "from geomrep.graphs import AddRandomFeaturePropagationPE as T\n"
+        "ei = torch.tensor([[0, 1, 1, 2, 2, 3], [1, 0, 2, 1, 3, 2]])\n"
+        "pe = T(2, 1, seed=3)(Data(x=torch.arange(4).view(4, 1), edge_index=ei)).rfp_pe.double()\n"
+        "print(pe.flatten().tolist())\n"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "12345", "OMP_NUM_THREADS": "1"}
+    root = Path(__file__).resolve().parents[2]
+    res = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True, check=True
+    )
+    ei = torch.tensor([[0, 1, 1, 2, 2, 3], [1, 0, 2, 1, 3, 2]])
+    here = AddRandomFeaturePropagationPE(2, 1, seed=3)(
+        Data(x=torch.arange(4).view(4, 1), edge_index=ei)
+    ).rfp_pe
+    assert eval(res.stdout.strip()) == here.double().flatten().tolist()  # noqa: S307 (our own output)
