@@ -8,7 +8,8 @@
                        group_sampler=random_rotation)
 
 Contents: :func:`assert_equivariant`, :func:`assert_invariant`, group actions
-(``action(g, x) -> g·x``), samplers of group elements, the :data:`TOLERANCE` table,
+(``action(g, x) -> g·x``), samplers of group elements, the :data:`TOLERANCE` table (and
+:data:`ROUNDED_CONSTANTS` for float64 runs of functions holding float32 constants),
 :func:`assert_gradcheck`, :func:`assert_compiles` and :func:`run_distributed`.
 """
 
@@ -29,7 +30,7 @@ from .distributed import run_distributed
 from .equivariance import assert_equivariant, assert_invariant, equivariance_error
 from .gradients import assert_gradcheck
 from .samplers import permutation_parity, random_orthogonal, random_permutation, random_rotation
-from .tolerance import TOLERANCE, Tolerance, tolerance
+from .tolerance import ROUNDED_CONSTANTS, TOLERANCE, Tolerance, tolerance
 
 __all__ = [
     "assert_equivariant",
@@ -53,6 +54,7 @@ __all__ = [
     "random_permutation",
     "permutation_parity",
     "TOLERANCE",
+    "ROUNDED_CONSTANTS",
     "Tolerance",
     "tolerance",
 ]

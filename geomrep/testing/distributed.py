@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 import os
 import queue as queue_mod
-import socket
+import shutil
+import tempfile
 import time
 import traceback
 from collections.abc import Callable
@@ -18,19 +19,23 @@ import torch.multiprocessing as mp
 __all__ = ["run_distributed"]
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _rendezvous_file() -> tuple[str, str]:
+    """A fresh private directory and a not-yet-existing store file in it (``file://`` rendezvous).
+
+    A file store cannot collide with another group the way a "free" TCP port can (bound, released,
+    then taken by a parallel test before the ranks connect): each call gets its own directory.
+    """
+    folder = tempfile.mkdtemp(prefix="geomrep_dist_")
+    return folder, os.path.join(folder, "store")
 
 
-def _worker(rank: int, world_size: int, port: int, fn: Callable, args: tuple, queue, timeout: float) -> None:
+def _worker(rank: int, world_size: int, store: str, fn: Callable, args: tuple, queue, timeout: float) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     torch.set_num_threads(1)
     try:
         dist.init_process_group(
             "gloo",
-            init_method=f"tcp://127.0.0.1:{port}",
+            init_method=f"file://{store}",
             rank=rank,
             world_size=world_size,
             timeout=timedelta(seconds=timeout),
@@ -50,7 +55,9 @@ def run_distributed(fn: Callable, world_size: int = 2, args: tuple = (), timeout
     """Run ``fn(rank, world_size, *args)`` in ``world_size`` processes with a gloo group on CPU.
 
     Use it to test layers under ``torch.nn.parallel.DistributedDataParallel`` or layers that
-    synchronise statistics with ``torch.distributed`` collectives. Processes are *spawned*, so
+    synchronise statistics with ``torch.distributed`` collectives. The ranks meet through a file store
+    in a fresh temporary directory (removed afterwards), so parallel calls (pytest-xdist) cannot
+    collide on a port. Processes are *spawned*, so
     ``fn`` (and ``args``) must be picklable: a module-level function.
 
     Args:
@@ -75,13 +82,21 @@ def run_distributed(fn: Callable, world_size: int = 2, args: tuple = (), timeout
         raise ValueError(f"world_size must be a positive int, got {world_size!r}")
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    port = _free_port()
+    folder, store = _rendezvous_file()
     procs = [
-        ctx.Process(target=_worker, args=(r, world_size, port, fn, tuple(args), queue, timeout), daemon=True)
+        ctx.Process(target=_worker, args=(r, world_size, store, fn, tuple(args), queue, timeout), daemon=True)
         for r in range(world_size)
     ]
-    for p in procs:
-        p.start()
+    try:
+        for p in procs:
+            p.start()
+        return _collect(procs, queue, world_size, timeout)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _collect(procs, queue, world_size: int, timeout: float) -> list:
+    """Wait for every rank's result (or the first error, or the timeout); join the processes."""
     results: dict[int, object] = {}
     errors: list[str] = []
     deadline = time.monotonic() + timeout

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import copy
 import inspect
+import warnings
 from collections.abc import Callable, Sequence
 
 import torch
 
-from .tolerance import tolerance
+from .promotion import promote
+from .tolerance import ROUNDED_CONSTANTS, Tolerance, tolerance
 
 __all__ = ["assert_equivariant", "assert_invariant", "equivariance_error"]
 
@@ -83,6 +85,26 @@ def _apply_out_action(g, y, out_action):
     return out_action(g, y)
 
 
+class _JudgementError(AssertionError):
+    """A failure of the property itself (not of running ``fn``): never a reason to fall back."""
+
+
+def _precision_key(dtype: torch.dtype) -> float:
+    if dtype.is_complex:
+        dtype = torch.float32 if dtype == torch.complex64 else torch.float64
+    return float(torch.finfo(dtype).eps)
+
+
+def _output_dtype(y) -> torch.dtype | None:
+    """The least precise floating/complex dtype among the outputs (None if no floating output)."""
+    dtypes = [t.dtype for t in _leaves(y) if t.is_floating_point() or t.is_complex()]
+    return max(dtypes, key=_precision_key) if dtypes else None
+
+
+def _max_abs(t: torch.Tensor) -> float:
+    return float(t.abs().max()) if t.numel() else 0.0
+
+
 def equivariance_error(
     fn: Callable,
     inputs,
@@ -96,8 +118,12 @@ def equivariance_error(
     """Measure ``max |f(g·x) − g·f(x)|`` over ``trials`` sampled group elements.
 
     Returns a dict with keys ``error`` (max absolute error), ``scale`` (max ``|g·f(x)|`` of the worst
-    trial), ``worst_trial``, ``dtype`` (the dtype actually evaluated) and ``errors`` (per trial).
-    See :func:`assert_equivariant` for the arguments.
+    trial), ``worst_trial``, ``errors`` and ``scales`` (per trial), ``dtype`` (the dtype of the
+    outputs, which the verdict is judged in; the least precise one for several outputs, None when no
+    output is floating), ``evaluated_dtype`` (the dtype the inputs were cast to),
+    ``rounded_constants`` (dtypes of constants — module buffers, captured tensors — that were less
+    precise than ``evaluated_dtype`` before promotion) and ``fallback`` (None, or why the requested
+    dtype could not be used). See :func:`assert_equivariant` for the arguments.
     """
     if not isinstance(inputs, tuple):
         inputs = (inputs,)
@@ -108,8 +134,12 @@ def equivariance_error(
             f"in_actions must give one action (or None) per input: {len(inputs)} inputs, "
             f"got {in_actions if in_actions is None else len(in_actions)}"
         )
-    if not isinstance(trials, int) or trials < 1:
+    if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
         raise ValueError(f"trials must be a positive int, got {trials!r}")
+    if not (dtype is None or dtype == _AUTO or isinstance(dtype, torch.dtype)):
+        raise ValueError(f"dtype must be 'auto', None or a torch.dtype, got {dtype!r}")
+    if isinstance(dtype, torch.dtype) and not (dtype.is_floating_point or dtype.is_complex):
+        raise TypeError(f"dtype must be a floating torch.dtype, got {dtype}")
 
     def run(f, xs, target_dtype):
         errors, scales = [], []
@@ -122,44 +152,75 @@ def equivariance_error(
             expected = _apply_out_action(g, y, out_action)
             a, b = _leaves(y_g), _leaves(expected)
             if len(a) != len(b) or any(s.shape != t.shape for s, t in zip(a, b)):
-                raise AssertionError(
+                raise _JudgementError(
                     f"output structure/shape changed under the group action: "
                     f"{[tuple(t.shape) for t in a]} vs {[tuple(t.shape) for t in b]}"
                 )
-            err = max((float((s - t).abs().max()) if s.numel() else 0.0 for s, t in zip(a, b)), default=0.0)
-            sc = max((float(t.abs().max()) if t.numel() else 0.0 for t in b), default=0.0)
-            errors.append(err)
-            scales.append(sc)
-        return errors, scales
+            diffs = []
+            for s, t in zip(a, b):  # differences in float64 (complex128): no overflow, bools and ints too
+                wide = torch.promote_types(torch.promote_types(s.dtype, t.dtype), torch.float64)
+                diffs.append(_max_abs(s.to(wide) - t.to(wide)))
+            errors.append(max(diffs, default=0.0))
+            scales.append(
+                max((_max_abs(t.to(torch.promote_types(t.dtype, torch.float64))) for t in b), default=0.0)
+            )
+        return errors, scales, _output_dtype(y)
 
     in_dtype = _float_dtype(inputs)
-    used = in_dtype
-    result = None
+    result, evaluated, rounded, fallback = None, in_dtype, set(), None
     with torch.no_grad():
-        if dtype == _AUTO and in_dtype is not None and in_dtype != torch.float64:
-            f64 = copy.deepcopy(fn).double() if isinstance(fn, torch.nn.Module) else fn
+        target = torch.float64 if dtype == _AUTO else dtype
+        if target is not None:
             try:
-                result = run(f64, _cast(inputs, torch.float64), torch.float64)
-                used = torch.float64
-            except RuntimeError:
-                result = None  # fn is tied to its dtype (e.g. a closure over float32 weights)
-        elif isinstance(dtype, torch.dtype):
-            f_cast = copy.deepcopy(fn).to(dtype) if isinstance(fn, torch.nn.Module) else fn
-            result = run(f_cast, _cast(inputs, dtype), dtype)
-            used = dtype
+                promoted = promote(fn, target)
+                result = run(promoted.fn, _cast(inputs, target), target)
+                evaluated, rounded = target, promoted.rounded_constants
+            except _JudgementError:
+                raise
+            except Exception as exc:
+                if dtype != _AUTO:
+                    raise
+                fallback = f"evaluating fn in {target} raised {type(exc).__name__}: {str(exc)[:200]}"
+                warnings.warn(
+                    f"equivariance check: {fallback}; fn is evaluated in its own dtype ({in_dtype}) and "
+                    "judged with that dtype's tolerance, which cannot see errors below it (pass dtype=None "
+                    "to skip the float64 attempt)",
+                    stacklevel=3,
+                )
         if result is None:
             result = run(fn, inputs, in_dtype)
-            used = in_dtype
-    errors, scales = result
+            evaluated = in_dtype
+    errors, scales, out_dtype = result
     worst = max(range(trials), key=lambda i: float("inf") if errors[i] != errors[i] else errors[i])
     return {
         "error": errors[worst],
         "scale": scales[worst],
         "worst_trial": worst,
-        "dtype": used,
+        "dtype": out_dtype,
+        "evaluated_dtype": evaluated,
+        "rounded_constants": rounded,
+        "fallback": fallback,
         "errors": errors,
         "scales": scales,
     }
+
+
+def _judging_tolerance(r: dict) -> tuple[Tolerance, str]:
+    """Tolerance for the verdict and a sentence saying what it was judged in."""
+    out, evaluated = r["dtype"], r["evaluated_dtype"]
+    if out is None:
+        return Tolerance(0.0, 0.0), "outputs are not floating: judged exactly"
+    tol = tolerance(out)
+    how = f"judged in {out} (the outputs' dtype"
+    how += f"; inputs evaluated in {evaluated})" if evaluated not in (None, out) else ")"
+    coarse = [d for d in r["rounded_constants"] if _precision_key(d) > _precision_key(out)]
+    if coarse:  # float64 arithmetic on constants rounded to a coarser dtype: their rounding is the floor
+        worst = max(coarse, key=_precision_key)
+        tol = ROUNDED_CONSTANTS.get(worst, tolerance(worst))
+        how += f", with the tolerance for constants rounded to {worst} (fn held {worst} buffers/tensors)"
+    if r["fallback"]:
+        how += f"; the float64 evaluation failed ({r['fallback']})"
+    return tol, how
 
 
 def assert_equivariant(
@@ -190,17 +251,28 @@ def assert_equivariant(
             floating ``g`` is cast.
         trials: number of sampled group elements.
         atol, rtol: pass when ``max|fn(g·x) − g·fn(x)| <= atol + rtol · max|g·fn(x)|``; defaults
-            from :data:`TOLERANCE` for the dtype evaluated.
-        dtype: ``"auto"`` (default) evaluates in float64 when the inputs are floating: inputs are cast
-            and an ``nn.Module`` is deep-copied and ``.double()``-ed; if that raises a ``RuntimeError``
-            (e.g. a closure over float32 weights) the original dtype is used. ``None`` keeps the
-            inputs' dtype; a ``torch.dtype`` forces it.
+            from :data:`TOLERANCE` for the dtype judged in (below).
+        dtype: ``"auto"`` (default) evaluates in float64: floating inputs are cast, and ``fn``'s state
+            is promoted on a copy (an ``nn.Module`` is deep-copied and ``.to(float64)``-ed; a function,
+            bound method or ``functools.partial`` gets its captured modules and floating tensors —
+            closure cells, defaults, partial arguments — converted; globals are not). If that raises
+            any exception, ``fn`` runs in its own dtype and a ``UserWarning`` says so. ``None`` keeps
+            the inputs' dtype; a ``torch.dtype`` forces it (and raises if it cannot be used).
+
+    The verdict is judged in the dtype of the *outputs* (the least precise one), not of the inputs:
+    ``lambda X: sqrtm(X.float())`` is judged at float32 tolerance even when evaluated on float64
+    inputs. When ``fn`` held constants (module buffers or captured tensors, not parameters) stored in a
+    less precise dtype, their rounding is the floor of what a float64 run can show, and the
+    :data:`ROUNDED_CONSTANTS` tolerance of that dtype is used (a ``.double()`` cannot restore digits
+    a float32 Clebsch–Gordan table has lost). A function that computes internally in float32 but
+    returns float64 cannot be recognised: judge it with ``dtype=None`` or explicit tolerances.
 
     Returns:
         The maximal absolute error measured.
 
     Raises:
-        AssertionError: with the measured error, the tolerance, the worst trial and the dtype.
+        AssertionError: with the measured error, the tolerance, the worst trial and the dtype judged in
+            (and why, when the float64 evaluation fell back).
 
     Example:
         >>> from geomrep.testing import random_rotation, rotation_action
@@ -211,8 +283,7 @@ def assert_equivariant(
     r = equivariance_error(
         fn, inputs, in_actions, out_action, group_sampler=group_sampler, trials=trials, dtype=dtype
     )
-    used = r["dtype"] or torch.get_default_dtype()
-    tol = tolerance(used)
+    tol, how = _judging_tolerance(r)
     atol = tol.atol if atol is None else atol
     rtol = tol.rtol if rtol is None else rtol
     bound = atol + rtol * r["scale"]
@@ -222,7 +293,7 @@ def assert_equivariant(
             f"function is not {kind}: max abs error {r['error']:.3e} > tolerance {bound:.3e} "
             f"(atol={atol:.1e}, rtol={rtol:.1e}, output scale {r['scale']:.3e}); worst trial "
             f"{r['worst_trial'] + 1} of {trials}, per-trial errors "
-            f"{', '.join(f'{e:.2e}' for e in r['errors'])}; evaluated in {used}"
+            f"{', '.join(f'{e:.2e}' for e in r['errors'])}; {how}"
         )
     return r["error"]
 

@@ -32,17 +32,24 @@ def random_orthogonal(
         >>> torch.allclose(Q @ Q.T, torch.eye(4, dtype=torch.float64))
         True
     """
-    if not isinstance(n, int) or n < 1:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a positive int, got {n!r}")
-    dtype = dtype or torch.get_default_dtype()
-    if not dtype.is_floating_point:
-        raise TypeError(f"dtype must be floating, got {dtype}")
+    dtype = _floating_dtype(dtype)
     a = torch.randn(n, n, dtype=torch.float64, generator=generator)
     q, r = torch.linalg.qr(a)
     d = torch.sign(torch.diagonal(r))
     d[d == 0] = 1.0
     q = q * d
     return q.to(dtype=dtype, device=device)
+
+
+def _floating_dtype(dtype) -> torch.dtype:
+    """``dtype`` (default: the global default) if it is a real floating dtype, else ``TypeError``."""
+    if dtype is None:
+        return torch.get_default_dtype()
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a real floating torch.dtype (group elements are real), got {dtype!r}")
+    return dtype
 
 
 def random_rotation(
@@ -52,15 +59,19 @@ def random_rotation(
 ) -> torch.Tensor:
     """Haar-distributed rotation matrix of SO(3), shape ``(3, 3)``, ``det = +1``.
 
+    Sampled in float64 and cast to ``dtype`` (default: the global default dtype); a non-floating
+    ``dtype`` raises ``TypeError``.
+
     Example:
         >>> R = random_rotation(torch.float64)
         >>> float(torch.linalg.det(R))  # doctest: +ELLIPSIS
         1.0...
     """
+    dtype = _floating_dtype(dtype)
     q = random_orthogonal(3, dtype=torch.float64, generator=generator)
     if torch.linalg.det(q) < 0:
         q = -q  # -Q is Haar on the other coset; for n = 3 this maps O(3) \ SO(3) onto SO(3)
-    return q.to(dtype=dtype or torch.get_default_dtype(), device=device)
+    return q.to(dtype=dtype, device=device)
 
 
 def permutation_parity(perm: torch.Tensor) -> int:
@@ -99,7 +110,7 @@ def random_permutation(
         >>> permutation_parity(g)
         0
     """
-    if not isinstance(n, int) or n < 0:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise ValueError(f"n must be a non-negative int, got {n!r}")
     perm = torch.randperm(n, generator=generator)
     if even and n >= 2 and permutation_parity(perm) == 1:

@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import torch
 
-__all__ = ["Tolerance", "TOLERANCE", "tolerance"]
+__all__ = ["Tolerance", "TOLERANCE", "ROUNDED_CONSTANTS", "tolerance"]
 
 
 class Tolerance(NamedTuple):
@@ -25,6 +25,16 @@ TOLERANCE: dict[torch.dtype, Tolerance] = {
     torch.float64: Tolerance(atol=1e-10, rtol=1e-8),
     torch.complex64: Tolerance(atol=1e-5, rtol=1e-4),
     torch.complex128: Tolerance(atol=1e-10, rtol=1e-8),
+}
+
+#: Tolerances for a float64 evaluation of a function whose *constants* (buffers, captured tensors) were
+#: stored in a coarser dtype: the constants' rounding (relative ~eps of that dtype, times a modest
+#: accumulation factor) is the floor, float64 arithmetic adds nothing. Tight enough to catch a 1e-4
+#: relative equivariance leak, which the plain float32 tolerance (rtol 1e-4) cannot.
+ROUNDED_CONSTANTS: dict[torch.dtype, Tolerance] = {
+    torch.float32: Tolerance(atol=1e-7, rtol=1e-5),
+    torch.float16: Tolerance(atol=1e-3, rtol=5e-3),
+    torch.bfloat16: Tolerance(atol=1e-2, rtol=2e-2),
 }
 
 
