@@ -4,7 +4,14 @@ import pytest
 
 from geomrep.datasets import data_root, load_tu_dataset
 
+try:
+    _HAVE_MUTAG = (data_root(None, "tudatasets") / "MUTAG" / "raw").is_dir()
+except FileNotFoundError:
+    _HAVE_MUTAG = False
+needs_tu = pytest.mark.skipif(not _HAVE_MUTAG, reason="shared/data/tudatasets/MUTAG not available")
 
+
+@needs_tu
 def test_mutag_offline(tmp_path):
     ds = load_tu_dataset("MUTAG", cache_dir=tmp_path)
     assert len(ds) == 188 and ds.num_classes == 2 and ds.num_node_features == 7
@@ -16,6 +23,7 @@ def test_mutag_offline(tmp_path):
     assert len(again) == 188
 
 
+@needs_tu
 def test_unknown_name(tmp_path):
     with pytest.raises(FileNotFoundError, match="NCI1"):
         load_tu_dataset("NCI1", cache_dir=tmp_path)
