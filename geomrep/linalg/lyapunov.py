@@ -18,7 +18,13 @@ from __future__ import annotations
 import torch
 from torch.autograd.function import once_differentiable
 
-from ._checks import check_positive_definite, check_positive_eigenvalues, check_square_float, check_symmetric
+from ._checks import (
+    check_cond,
+    check_positive_definite,
+    check_positive_eigenvalues,
+    check_square_float,
+    check_symmetric,
+)
 from ._series import cached_constant
 from .scaled_newton_schulz import default_cond, sign_schedule, upper_scale
 from .spectral import sym
@@ -66,11 +72,12 @@ def lyapunov_sign(
         True
     """
     n = A.shape[-1]
-    kappa = default_cond(A.dtype) if cond is None else float(cond)
+    kappa = check_cond(cond)
+    kappa = default_cond(A.dtype) if kappa is None else kappa
     tol = max(float(torch.finfo(A.dtype).eps), 1e-15)
     alphas = cached_constant(sign_schedule, 1.0 / (kappa * n**0.125), tol) + (1.0,) * extra_steps
     c, B, B2 = upper_scale(A)
-    Cm = C / c
+    Cm = C / c.clamp_min(torch.finfo(A.dtype).tiny)
     eye = torch.eye(n, dtype=A.dtype, device=A.device)
     for k, a in enumerate(alphas):
         if k > 0:
@@ -134,7 +141,9 @@ def solve_lyapunov(A: torch.Tensor, C: torch.Tensor, method: str = "eig", *, con
         ``X (..., n, n)``, differentiable in ``A`` and ``C`` (the ``A``-gradient is symmetric).
 
     Raises:
-        ValueError: bad shapes/dtypes, non-symmetric ``A``, ``A`` not positive definite, unknown method.
+        TypeError: ``A`` or ``C`` not a real floating tensor, or their dtypes differ.
+        ValueError: bad shapes, non-finite or non-symmetric ``A``, ``A`` not positive definite,
+            unknown method, ``cond`` not a finite number ≥ 1.
 
     Example:
         >>> A = torch.diag(torch.tensor([1.0, 3.0], dtype=torch.float64))
@@ -144,13 +153,21 @@ def solve_lyapunov(A: torch.Tensor, C: torch.Tensor, method: str = "eig", *, con
     """
     check_square_float(A, "A")
     check_square_float(C, "C")
+    if method not in ("eig", "ns"):
+        raise ValueError(f"method must be 'eig' or 'ns', got {method!r}")
+    cond = check_cond(cond)
     if C.shape[-1] != A.shape[-1]:
         raise ValueError(f"C must have the matrix size of A ({A.shape[-1]}), got {tuple(C.shape)}")
     if C.dtype != A.dtype:
-        raise ValueError(f"C must have the dtype of A ({A.dtype}), got {C.dtype}")
+        raise TypeError(f"C must have the dtype of A ({A.dtype}), got {C.dtype}")
+    try:
+        batch = torch.broadcast_shapes(A.shape[:-2], C.shape[:-2])
+    except RuntimeError as exc:
+        raise ValueError(
+            f"batch shapes of A {tuple(A.shape[:-2])} and C {tuple(C.shape[:-2])} do not broadcast"
+        ) from exc
     check_symmetric(A, "A")
     A = sym(A)
-    batch = torch.broadcast_shapes(A.shape[:-2], C.shape[:-2])
     n = A.shape[-1]
     A = A.expand(*batch, n, n)
     C = C.expand(*batch, n, n)

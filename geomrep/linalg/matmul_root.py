@@ -23,6 +23,7 @@ from collections.abc import Callable
 import torch
 from torch.autograd.function import once_differentiable
 
+from ._checks import check_cond
 from .lyapunov import lyapunov_sign
 from .scaled_newton_schulz import default_cond
 
@@ -76,5 +77,6 @@ def matmul_sqrtm_invsqrtm(
     Returns:
         ``(S, R)``, both ``(..., n, n)``, differentiable with respect to ``A``.
     """
-    kappa = default_cond(A.dtype) if cond is None else float(cond)
+    kappa = check_cond(cond)
+    kappa = default_cond(A.dtype) if kappa is None else kappa
     return _MatmulRoot.apply(A, forward_fn, kappa)

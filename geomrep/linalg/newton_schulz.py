@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import torch
 
+from ._checks import check_int_option, safe_frobenius_norm
+
 __all__ = ["sqrtm_newton_schulz", "DEFAULT_ITERS"]
 
 #: Steps used by the published method (iSQRT-COV style global covariance pooling).
@@ -45,11 +47,11 @@ def sqrtm_newton_schulz(A: torch.Tensor, *, iters: int | None = None) -> tuple[t
         >>> torch.allclose(S, A.sqrt())
         True
     """
-    iters = DEFAULT_ITERS if iters is None else int(iters)
-    if iters < 1:
-        raise ValueError(f"iters must be >= 1, got {iters}")
+    iters = check_int_option(iters, "iters")
+    iters = DEFAULT_ITERS if iters is None else iters
     n = A.shape[-1]
-    norm = torch.linalg.matrix_norm(A).clamp_min(torch.finfo(A.dtype).tiny)[..., None, None]
+    norm_raw = safe_frobenius_norm(A)
+    norm = norm_raw.clamp_min(torch.finfo(A.dtype).tiny)
     Y = A / norm
     eye = torch.eye(n, dtype=A.dtype, device=A.device)
     T = 0.5 * (3.0 * eye - Y)
@@ -58,5 +60,5 @@ def sqrtm_newton_schulz(A: torch.Tensor, *, iters: int | None = None) -> tuple[t
     for _ in range(iters - 1):
         T = 0.5 * (3.0 * eye - Z @ Y)
         Y, Z = Y @ T, T @ Z
-    sc = norm.sqrt()
+    sc = norm_raw.sqrt()  # exactly 0 for the zero matrix: √0 = 0
     return Y * sc, Z / sc

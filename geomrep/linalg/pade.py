@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import torch
 
+from ._checks import check_int_option, safe_frobenius_norm
 from ._series import cached_constant, pade_sqrt
 
 __all__ = ["sqrtm_pade", "DEFAULT_DEGREE"]
@@ -61,16 +62,16 @@ def sqrtm_pade(A: torch.Tensor, *, degree: int | None = None) -> tuple[torch.Ten
         >>> bool((S - A.sqrt()).abs().max() < 1e-8)
         True
     """
-    m = DEFAULT_DEGREE if degree is None else int(degree)
-    if m < 1:
-        raise ValueError(f"degree must be >= 1, got {degree}")
+    m = check_int_option(degree, "degree")
+    m = DEFAULT_DEGREE if m is None else m
     p, q = cached_constant(pade_sqrt, m)
-    norm = torch.linalg.matrix_norm(A).clamp_min(torch.finfo(A.dtype).tiny)[..., None, None]
+    norm_raw = safe_frobenius_norm(A)
+    norm = norm_raw.clamp_min(torch.finfo(A.dtype).tiny)
     eye = torch.eye(A.shape[-1], dtype=A.dtype, device=A.device)
     powers = _matrix_powers(eye - A / norm, m)
     P = _poly(p, powers)
     Q = _poly(q, powers)
     S = torch.linalg.solve(Q, P)
     R = torch.linalg.solve(P, Q)
-    sc = norm.sqrt()
+    sc = norm_raw.sqrt()  # exactly 0 for the zero matrix: √0 = 0
     return 0.5 * (S + S.mT) * sc, 0.5 * (R + R.mT) / sc

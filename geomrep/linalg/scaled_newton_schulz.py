@@ -38,6 +38,7 @@ import math
 
 import torch
 
+from ._checks import check_cond, safe_frobenius_norm
 from ._series import cached_constant
 
 __all__ = ["sign_schedule", "upper_scale", "sqrtm_scaled_ns", "default_cond", "MAX_STEPS"]
@@ -67,7 +68,7 @@ def sign_schedule(ell0: float, tol: float) -> tuple[float, ...]:
         12
     """
     if not 0.0 < ell0 <= 1.0:
-        raise ValueError(f"ell0 must lie in (0, 1], got {ell0}")
+        raise ValueError(f"ell0 must lie in (0, 1] (cond must be finite), got {ell0}")
     tol = max(float(tol), 1e-15)
     ell, alphas = float(ell0), []
     while 1.0 - ell > tol and len(alphas) < MAX_STEPS:
@@ -85,17 +86,20 @@ def _tol(dtype: torch.dtype) -> float:
 def upper_scale(A: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``c = ‖A⁴‖_F^{1/4}`` (``λ_max ≤ c ≤ n^{1/8} λ_max`` for SPD ``A``), ``Â = A/c`` and ``Â²``.
 
-    ``A`` is first divided by ``‖A‖_F`` so that the powers cannot overflow. Two matrix products.
+    ``A`` is first divided by ``‖A‖_F`` (computed without over/underflow, see
+    :func:`geomrep.linalg._checks.safe_frobenius_norm`) so that the powers cannot overflow or
+    underflow: float32 ``1e-30·I`` and ``1e30·I`` work. Two matrix products.
 
     Returns:
         ``(c (..., 1, 1), Â (..., n, n), Â² (..., n, n))``.
     """
-    f = torch.linalg.matrix_norm(A).clamp_min(torch.finfo(A.dtype).tiny)[..., None, None]
+    f_raw = safe_frobenius_norm(A)
+    f = f_raw.clamp_min(torch.finfo(A.dtype).tiny)
     A1 = A / f
     A2 = A1 @ A1
     r = torch.linalg.matrix_norm(A2 @ A2)[..., None, None].clamp_min(torch.finfo(A.dtype).tiny) ** 0.25
     # r ≤ 1 because every |λ/‖A‖_F| ≤ 1
-    return f * r, A1 / r, A2 / (r * r)
+    return f_raw * r, A1 / r, A2 / (r * r)
 
 
 def _sym(X: torch.Tensor) -> torch.Tensor:
@@ -130,9 +134,8 @@ def sqrtm_scaled_ns(
         True
     """
     n = A.shape[-1]
-    kappa = default_cond(A.dtype) if cond is None else float(cond)
-    if not kappa >= 1.0:
-        raise ValueError(f"cond must be >= 1, got {cond}")
+    kappa = check_cond(cond)
+    kappa = default_cond(A.dtype) if kappa is None else kappa
     alphas = cached_constant(sign_schedule, 1.0 / math.sqrt(kappa * n**0.125), _tol(A.dtype))
     c, Ah, Ah2 = upper_scale(A)
     eye = torch.eye(n, dtype=A.dtype, device=A.device)

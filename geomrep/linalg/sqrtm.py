@@ -24,7 +24,13 @@ import functools
 
 import torch
 
-from ._checks import check_positive_definite, check_square_float, check_symmetric
+from ._checks import (
+    check_cond,
+    check_int_option,
+    check_positive_definite,
+    check_square_float,
+    check_symmetric,
+)
 from .matmul_root import matmul_sqrtm_invsqrtm
 from .newton_schulz import sqrtm_newton_schulz
 from .pade import sqrtm_pade
@@ -66,9 +72,16 @@ def select_method(A: torch.Tensor) -> str:
 
 
 def _resolve(A: torch.Tensor, method: str) -> str:
+    check_square_float(A, "A")
+    if not isinstance(method, str):
+        raise TypeError(f"method must be a string, one of {METHODS}, got {type(method).__name__}")
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     return select_method(A) if method == "auto" else method
+
+
+def _options(cond, iters, degree):
+    return check_cond(cond), check_int_option(iters, "iters"), check_int_option(degree, "degree")
 
 
 def _forward_fn(method: str, cond, iters, degree):
@@ -82,11 +95,12 @@ def _forward_fn(method: str, cond, iters, degree):
 
 
 def _matmul(A, method, cond, iters, degree, *, singular_ok: bool, check: bool = True):
-    check_square_float(A, "A")
+    cond, iters, degree = _options(cond, iters, degree)
+    dtype = A.dtype
+    A = A.float() if dtype in _HALF else A
     if check:
         check_symmetric(A, "A")
-    dtype = A.dtype
-    A = sym(A.float() if dtype in _HALF else A)
+    A = sym(A)
     if check:
         check_positive_definite(A, "A", allow_singular=singular_ok)
     S, R = matmul_sqrtm_invsqrtm(A, _forward_fn(method, cond, iters, degree), cond=cond)
@@ -135,6 +149,7 @@ def sqrtm(
     """
     m = _resolve(A, method)
     if m == "eig":
+        _options(cond, iters, degree)
         return sqrtm_eig(A, check=check)
     return _matmul(A, m, cond, iters, degree, singular_ok=True, check=check)[0]
 
@@ -176,6 +191,7 @@ def invsqrtm(
     """
     m = _resolve(A, method)
     if m == "eig":
+        _options(cond, iters, degree)
         return invsqrtm_eig(A, check=check)
     return _matmul(A, m, cond, iters, degree, singular_ok=False, check=check)[1]
 
@@ -210,5 +226,6 @@ def sqrtm_invsqrtm(
     """
     m = _resolve(A, method)
     if m == "eig":
+        _options(cond, iters, degree)
         return sqrtm_invsqrtm_eig(A, check=check)
     return _matmul(A, m, cond, iters, degree, singular_ok=False, check=check)

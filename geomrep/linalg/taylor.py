@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import torch
 
+from ._checks import check_int_option, safe_frobenius_norm
 from ._series import binomial_series, cached_constant
 from .pade import _matrix_powers, _poly
 
@@ -45,13 +46,13 @@ def sqrtm_taylor(A: torch.Tensor, *, degree: int | None = None) -> tuple[torch.T
         >>> bool((S - A.sqrt()).abs().max() < 1e-6)
         True
     """
-    K = DEFAULT_DEGREE if degree is None else int(degree)
-    if K < 1:
-        raise ValueError(f"degree must be >= 1, got {degree}")
-    norm = torch.linalg.matrix_norm(A).clamp_min(torch.finfo(A.dtype).tiny)[..., None, None]
+    K = check_int_option(degree, "degree")
+    K = DEFAULT_DEGREE if K is None else K
+    norm_raw = safe_frobenius_norm(A)
+    norm = norm_raw.clamp_min(torch.finfo(A.dtype).tiny)
     eye = torch.eye(A.shape[-1], dtype=A.dtype, device=A.device)
     powers = _matrix_powers(eye - A / norm, K)
     S = _poly(cached_constant(binomial_series, 0.5, K), powers)
     R = _poly(cached_constant(binomial_series, -0.5, K), powers)
-    sc = norm.sqrt()
+    sc = norm_raw.sqrt()  # exactly 0 for the zero matrix: √0 = 0
     return S * sc, R / sc

@@ -77,5 +77,9 @@ def test_bad_input():
         solve_lyapunov(torch.eye(3), torch.eye(3), method="bogus")
     with pytest.raises(ValueError, match="C must have"):
         solve_lyapunov(torch.eye(3), torch.eye(4))
-    with pytest.raises(ValueError, match="dtype"):
+    with pytest.raises(TypeError, match="dtype"):
         solve_lyapunov(torch.eye(3), torch.eye(3, dtype=F64))
+    with pytest.raises(ValueError, match="cond"):
+        solve_lyapunov(torch.eye(3), torch.eye(3), method="ns", cond=float("inf"))
+    with pytest.raises(ValueError, match="broadcast"):
+        solve_lyapunov(torch.eye(3).expand(2, 3, 3), torch.eye(3).expand(4, 3, 3))

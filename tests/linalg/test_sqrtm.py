@@ -32,17 +32,17 @@ def test_gradcheck_auto(fn):
 
 
 @pytest.mark.parametrize(
-    "bad, match",
+    "bad, match, exc",
     [
-        (torch.ones(3, 4), "square"),
-        (torch.ones(3, 3, dtype=torch.int64), "floating"),
-        (torch.tensor([[1.0, 2.0], [0.0, 1.0]]), "symmetric"),
-        (torch.diag(torch.tensor([1.0, -1.0])), "positive"),
+        (torch.ones(3, 4), "square", ValueError),
+        (torch.ones(3, 3, dtype=torch.int64), "floating", TypeError),
+        (torch.tensor([[1.0, 2.0], [0.0, 1.0]]), "symmetric", ValueError),
+        (torch.diag(torch.tensor([1.0, -1.0])), "positive", ValueError),
     ],
 )
 @pytest.mark.parametrize("fn", [sqrtm, invsqrtm])
-def test_bad_input(fn, bad, match):
-    with pytest.raises(ValueError, match=match):
+def test_bad_input(fn, bad, match, exc):
+    with pytest.raises(exc, match=match):
         fn(bad)
 
 
