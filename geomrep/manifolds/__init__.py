@@ -31,6 +31,8 @@ from .spd import (
 
 __all__ = [
     "spd",
+    "products",
+    "ProductSpace",
     "so3",
     "rotation_6d_to_matrix",
     "special_procrustes",

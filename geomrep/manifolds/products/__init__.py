@@ -1,0 +1,30 @@
+"""Products of hyperbolic, spherical and Euclidean spaces (mixed-curvature representations).
+
+- :mod:`.stereographic`: the κ-stereographic functional core (:func:`dist`, :func:`expmap`, :func:`logmap`,
+  :func:`mobius_add`, :func:`transp` …), smooth through κ = 0, precise near the boundary;
+- :mod:`.signature`: :func:`parse_signature` (``"H2xS2xE2"``, ``"H4(-0.5)xE2"``, ``"(H2)^5"``);
+- :mod:`.factor`: :class:`KappaStereographic` (a ``geoopt.Stereographic``);
+- :mod:`.product`: :class:`ProductSpace` (a ``geoopt.ProductManifold``);
+- :mod:`.ambient`: :func:`to_ambient` / :func:`from_ambient` (hyperboloid / sphere, isometric for every κ);
+- :mod:`.wrapped_normal`: :func:`wrapped_normal_sample`, :func:`wrapped_normal_log_prob`.
+"""
+
+from . import stereographic
+from .ambient import from_ambient, to_ambient
+from .factor import KappaStereographic
+from .product import ProductSpace
+from .signature import Factor, format_signature, parse_signature
+from .wrapped_normal import wrapped_normal_log_prob, wrapped_normal_sample
+
+__all__ = [
+    "stereographic",
+    "Factor",
+    "parse_signature",
+    "format_signature",
+    "KappaStereographic",
+    "ProductSpace",
+    "to_ambient",
+    "from_ambient",
+    "wrapped_normal_sample",
+    "wrapped_normal_log_prob",
+]
