@@ -18,6 +18,7 @@ from .transforms import (
 
 __all__ = ["gaunt_product", "default_backend"]
 
+
 def default_backend(lmax1: int, lmax2: int, lmax_out: int, device: torch.device | str | None = None) -> str:
     """Backend used when ``backend=None``: the fastest measured for these degrees and device.
 

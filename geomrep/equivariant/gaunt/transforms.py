@@ -173,7 +173,7 @@ def synthesis(xt: torch.Tensor, grid: SampleGrid, tables: tuple[torch.Tensor, ..
         mats, index, inverse = tables
         n_rows, _, lp1 = mats.shape
         if b == 0:  # an empty permuted tensor counts as contiguous but has no unit stride: no complex view
-            return xt.new_zeros(0, grid.n_beta, grid.n_alpha)
+            return xt.new_zeros(0, grid.n_beta, grid.n_alpha) + xt.sum()  # + sum: stays in the graph
         xg = _GatherRows.apply(xt, index, inverse).view(n_rows, lp1, b)
         spec = torch.bmm(mats, xg).view(n_rows // 2, 2, grid.n_beta, b)
         # batch-first, (u, v) contiguous for the FFT: (B, Mβ, V, 2) -> complex (B, Mβ, V)
@@ -204,7 +204,7 @@ def analysis(p: torch.Tensor, grid: SampleGrid, tables: tuple[torch.Tensor, ...]
         v = mats.shape[0]
         b = p.shape[0]
         if b == 0:
-            return p.new_zeros(index.shape[0], 0)
+            return p.new_zeros(index.shape[0], 0) + p.sum()
         spec = torch.fft.rfft2(p, norm="forward")[..., :v]  # (B, Mβ, v)
         re_im = torch.view_as_real(spec).permute(2, 3, 1, 0).reshape(v, 1, 2 * grid.n_beta, b)
         y = torch.matmul(mats, re_im)  # (v, 2, Lout+1, B)

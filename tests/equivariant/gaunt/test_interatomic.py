@@ -68,3 +68,25 @@ def test_train_qm9_reduces_error_on_a_learnable_target():
     res = train_qm9("gaunt", mols[:6], mols[6:], epochs=6, batch_size=3, lr=1e-2, channels=4, lmax=1)
     assert len(res["mae_history"]) == 6 and res["step_ms"] > 0
     assert res["mae_history"][-1] < res["mae_history"][0]
+
+
+@pytest.mark.parametrize("kind", ["gaunt", "cg"])
+def test_molecules_without_edges_inside_the_cutoff(kind):
+    """Isolated atoms (no neighbour within the cutoff) used to crash the Gaunt messages; now the
+    messages are empty and each layer reduces to its self-connection (checked by hand)."""
+    torch.manual_seed(0)
+    model = InteratomicModel(kind, channels=4, lmax=2, layers=2, cutoff=2.0)
+    z = torch.tensor([6, 1, 8, 7])
+    pos = 5.0 * torch.arange(12, dtype=torch.float32).reshape(4, 3)  # every pair farther than 2 Å
+    batch = torch.tensor([0, 0, 1, 1])
+    assert radius_edges(pos, batch, 2.0).shape == (2, 0)
+    pred = model(z, pos, batch, 2)
+    pred.sum().backward()  # the empty messages keep the graph differentiable
+    with torch.no_grad():
+        h = pos.new_zeros(4, model.irreps_node.dim)
+        h[:, :4] = model.embed(model.species[z])
+        for layer in model.layers:
+            h = layer.self_connection(h) + layer.linear(torch.zeros_like(h))
+        atom = model.readout(h[:, :4]).squeeze(-1)
+        expected = torch.stack([atom[:2].mean(), atom[2:].mean()])
+    torch.testing.assert_close(pred.detach(), expected, atol=1e-6, rtol=0)

@@ -101,3 +101,16 @@ def test_gradcheck_compile_state_dict():
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         GauntSelfInteraction(**kwargs)
+
+
+@pytest.mark.parametrize("backend", ["grid", "fft"])
+def test_empty_batch_eager_and_compiled(backend):
+    si = GauntSelfInteraction("3x0e+3x1o+3x2e", correlation=3, backend=backend)
+    x = torch.randn(0, si.irreps_in.dim, requires_grad=True)
+    y = si(x)
+    assert y.shape == (0, si.irreps_out.dim)
+    y.sum().backward()
+    assert x.grad.shape == x.shape and torch.equal(si.weight.grad, torch.zeros_like(si.weight))
+    assert si(torch.randn(2, 0, si.irreps_in.dim)).shape == (2, 0, si.irreps_out.dim)
+    out = assert_compiles(si, torch.randn(0, si.irreps_in.dim), backend="aot_eager")
+    assert out.shape == (0, si.irreps_out.dim)

@@ -197,3 +197,31 @@ def test_bad_forward_inputs():
         tp(torch.randn(2, 3), torch.randn(2, 1))
     with pytest.raises(ValueError, match="weight"):
         tp(torch.randn(2, 4), torch.randn(2, 1), torch.randn(1, 4, 1))
+
+
+@pytest.mark.parametrize("backend", ["grid", "fft", "dense"])
+@pytest.mark.parametrize("lead", [(0,), (0, 3), (3, 0)])
+def test_empty_batch(backend, lead):
+    """A molecule with no edges inside the cutoff gives zero-row inputs: empty outputs, no crash."""
+    tp = GauntTensorProduct("4x0e+4x1o+4x2e", "1x0e+1x1o+1x2e", "4x0e+4x1o+4x2e+4x3o", backend=backend)
+    x1 = torch.randn(*lead, tp.irreps_in1.dim, requires_grad=True)
+    x2 = torch.randn(*lead, tp.irreps_in2.dim)
+    y = tp(x1, x2)
+    assert y.shape == lead + (tp.irreps_out.dim,) and y.dtype == torch.float32
+    y.sum().backward()
+    assert x1.grad.shape == x1.shape
+    assert tp.weight.grad is not None and torch.equal(tp.weight.grad, torch.zeros_like(tp.weight))
+    ext = GauntTensorProduct(
+        tp.irreps_in1, tp.irreps_in2, tp.irreps_out, backend=backend, internal_weights=False
+    )
+    w = torch.randn(*lead, *ext.weight_shape)
+    assert ext(x1.detach(), x2, w).shape == lead + (tp.irreps_out.dim,)
+    # broadcasting one non-empty operand against an empty one
+    assert tp(x1.detach(), torch.randn(1, tp.irreps_in2.dim)).shape == lead + (tp.irreps_out.dim,)
+
+
+@pytest.mark.parametrize("backend", ["grid", "fft"])
+def test_empty_batch_compiled(backend):
+    tp = GauntTensorProduct("2x0e+2x1o", "1x0e+1x1o", "2x0e+2x1o+2x2e", backend=backend)
+    out = assert_compiles(tp, torch.randn(0, tp.irreps_in1.dim), torch.randn(0, 4), backend="aot_eager")
+    assert out.shape == (0, tp.irreps_out.dim)
