@@ -1,6 +1,7 @@
 """geomrep.manifolds: SPD (Bures–Wasserstein), Grassmann, product spaces, SO(3)."""
 
-from . import so3, spd
+from . import products, so3, spd
+from .products import ProductSpace
 from .so3 import (
     GeodesicLoss,
     RotationHead,
