@@ -40,6 +40,8 @@ class _SpecialProcrustes(torch.autograd.Function):
     def forward(M: torch.Tensor):
         U, s, Vh, D = _svd_parts(M)
         R = (U * D[..., None, :]) @ Vh
+        if R.dtype != torch.float64:  # one Newton–Schulz polar step: orthogonality to rounding level
+            R = 1.5 * R - 0.5 * R @ (R.mT @ R)
         return R, U, s, Vh, D
 
     @staticmethod
@@ -72,8 +74,9 @@ def special_procrustes(M: torch.Tensor) -> torch.Tensor:
             the result is some rotation (``U Vᵀ`` of the SVD) with a finite gradient.
 
     Returns:
-        ``(..., n, n)`` rotations (``RᵀR = I``, ``det R = +1``). Gradients: the exact derivative of the
-        map, with the damping described in the module docstring where singular values tie in a way that
+        ``(..., n, n)`` rotations (``RᵀR = I``, ``det R = +1``; in float32 one Newton–Schulz step
+        ``R ← R(3I − RᵀR)/2`` after the SVD brings ``RᵀR − I`` to ~1e-7). Gradients: the exact derivative
+        of the map, with the damping described in the module docstring where singular values tie in a way that
         makes the projection non-unique (never NaN or inf).
 
     Example:
