@@ -1,4 +1,4 @@
-"""GrassmannClassifier + GrassmannSGD / RiemannianSGD under DDP (2 gloo processes): same bases on all ranks."""
+"""Grassmann head + GrassmannSGD / RiemannianSGD under DDP (2 gloo ranks): same bases on all ranks."""
 
 import geoopt
 import torch
