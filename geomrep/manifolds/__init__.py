@@ -1,6 +1,7 @@
 """geomrep.manifolds: SPD (Bures–Wasserstein), Grassmann, product spaces, SO(3)."""
 
-from . import products, so3, spd
+from . import grassmann, products, so3, spd
+from .grassmann import Grassmann, GrassmannClassifier, GrassmannSGD, grassmann_distance, principal_angles
 from .products import ProductSpace
 from .so3 import (
     GeodesicLoss,
@@ -32,6 +33,12 @@ from .spd import (
 
 __all__ = [
     "spd",
+    "grassmann",
+    "Grassmann",
+    "GrassmannClassifier",
+    "GrassmannSGD",
+    "grassmann_distance",
+    "principal_angles",
     "products",
     "ProductSpace",
     "so3",
