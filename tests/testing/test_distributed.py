@@ -1,7 +1,11 @@
+import os
+import threading
+
 import pytest
 import torch
 import torch.distributed as dist
 
+import geomrep.testing.distributed as distributed
 from geomrep.testing import run_distributed
 
 
@@ -27,11 +31,6 @@ def _fails(rank, world_size):
     return rank
 
 
-def test_all_reduce():
-    out = run_distributed(_all_reduce, 2, args=(10,))
-    assert [float(t) for t in out] == [21.0, 21.0]
-
-
 def test_ddp_matches_single_process():
     grads = run_distributed(_ddp_grad, 2)
     torch.manual_seed(0)
@@ -44,3 +43,29 @@ def test_ddp_matches_single_process():
 def test_failure_is_reported():
     with pytest.raises(RuntimeError, match="boom on rank 1"):
         run_distributed(_fails, 2, timeout=300)
+
+
+def test_all_reduce_in_concurrent_groups_and_rendezvous_cleanup(monkeypatch):
+    """all_reduce in two groups at once (as under pytest-xdist): each meets through its own file store,
+    removed afterwards; the old helper picked a 'free' TCP port that a parallel group could take."""
+    folders = []
+    make = distributed._rendezvous_file
+
+    def recording():
+        folder, store = make()
+        folders.append(folder)
+        return folder, store
+
+    monkeypatch.setattr(distributed, "_rendezvous_file", recording)
+    out = {}
+    threads = [
+        threading.Thread(target=lambda b=b: out.__setitem__(b, run_distributed(_all_reduce, 2, args=(b,))))
+        for b in (0, 100)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [float(t) for t in out[0]] == [1.0, 1.0]
+    assert [float(t) for t in out[100]] == [201.0, 201.0]
+    assert len(set(folders)) == 2 and not any(os.path.exists(f) for f in folders)

@@ -44,3 +44,21 @@ def test_sampler_errors():
         random_permutation(-1)
     with pytest.raises(TypeError, match="dtype"):
         random_orthogonal(3, dtype=torch.int64)
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.bool, torch.complex64, "float64"])
+def test_samplers_reject_non_floating_dtypes(dtype):
+    """random_rotation(dtype=int64) used to return an integer matrix (entries truncated to 0/±1)."""
+    with pytest.raises(TypeError, match="dtype must be a real floating"):
+        random_rotation(dtype=dtype)
+    with pytest.raises(TypeError, match="dtype must be a real floating"):
+        random_orthogonal(3, dtype=dtype)
+
+
+def test_samplers_reject_bool_sizes_and_default_to_the_default_dtype():
+    with pytest.raises(ValueError, match="n must be"):
+        random_orthogonal(True)
+    with pytest.raises(ValueError, match="n must be"):
+        random_permutation(False)
+    assert random_rotation().dtype == torch.get_default_dtype()
+    assert random_rotation(torch.float16).dtype == torch.float16
