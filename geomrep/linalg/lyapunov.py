@@ -63,7 +63,9 @@ def lyapunov_sign(
         extra_steps: steps with ``α = 1`` appended to the schedule.
 
     Returns:
-        ``X (..., n, n)``. Relative error ≈ 1e-13·κ-independent in float64 for ``κ(A) ≤ cond``.
+        ``X (..., n, n)``. Relative error vs scipy in float64 for ``κ(A) ≤ cond`` (measured, n = 8):
+        5e-15 at κ = 1, 4e-14 at 1e3, 1.3e-11 at 1e6 — the same order as the eigen solver's
+        (``tests/linalg/test_lyapunov.py`` bounds them); float32 5e-6 at κ = 1e3.
 
     Example:
         >>> A = torch.diag(torch.tensor([1.0, 3.0], dtype=torch.float64))

@@ -298,18 +298,24 @@ def spectral_map(
         A: symmetric matrices ``(..., n, n)``, float32/float64 (float16/bfloat16 are computed in
             float32 and cast back). Only the symmetric part is used (``eigh`` of ``sym(A)``).
         f: elementwise scalar function applied to the eigenvalues (a torch function of a tensor).
-        df: its derivative, elementwise; used on the diagonal of ``K`` and for near-ties
-            ``|λ_i − λ_j| ≤ √eps · max|λ|``, where ``K_ij = f'((λ_i+λ_j)/2)``.
+        df: its derivative, elementwise. ``K_ij`` is, entry by entry, either the divided difference
+            ``(f(λ_i) − f(λ_j))/(λ_i − λ_j)`` or the 3-point Gauss–Legendre mean of ``f'`` over
+            ``[λ_j, λ_i]`` (exactly ``f'(λ_i)`` at ties), whichever has the smaller error bound
+            (divided difference: ``eps·(|f(λ_i)| + |f(λ_j)| + |K|(|λ_i| + |λ_j|))/|λ_i − λ_j|``;
+            quadrature: ``|GL3 − GL2|``).
 
     Returns:
         ``f(A)`` of shape ``(..., n, n)``, dtype of ``A``. Its gradient is symmetric and finite at
-        repeated eigenvalues (unlike ``torch.linalg.eigh``'s autograd). Away from ties ``K_ij`` is
-        the plain divided difference, whose relative rounding error is at most about
-        ``eps·max|f|/(√eps·max|λ|·min|f'|)``; the built-in :func:`logm`, :func:`expm`,
-        :func:`powm`, :func:`sqrtm_eig` use exact closed forms instead.
+        repeated eigenvalues (unlike ``torch.linalg.eigh``'s autograd). Accuracy of ``K`` (measured
+        against mpmath for sin, exp, log over ratios 1–1e12, 1-ulp gaps and ties): ≤ 7 eps relative
+        to ``max(|K|, |f'(λ_i)|, |f'(λ_j)|)``; the built-in :func:`logm`, :func:`expm`,
+        :func:`powm`, :func:`sqrtm_eig` use closed forms (≤ 2 eps relative).
 
     Raises:
-        ValueError: ``A`` is not a floating batch of square matrices or is clearly non-symmetric.
+        TypeError: ``A`` is not a tensor with a real floating dtype.
+        ValueError: ``A`` is not a batch of square matrices, has non-finite entries or is clearly
+            non-symmetric, or ``f``/``df`` are not callable. Under ``torch.compile`` the data checks
+            are async asserts on CPU (``RuntimeError``) and skipped on other devices.
 
     Example:
         >>> A = torch.diag(torch.tensor([1.0, 1.0, 2.0, 3.0], dtype=torch.float64)).requires_grad_()
@@ -318,7 +324,7 @@ def spectral_map(
         True
     """
     if not callable(f) or not callable(df):
-        raise ValueError("f and df must be callables mapping a tensor of eigenvalues elementwise")
+        raise TypeError("f and df must be callables mapping a tensor of eigenvalues elementwise")
 
     def dd(L, F):
         return _generic_dd(L, F, df)
@@ -379,8 +385,11 @@ def logm(A: torch.Tensor, *, check: bool = True) -> torch.Tensor:
     """Principal logarithm ``log A = U log(Λ) Uᵀ`` of symmetric positive definite ``A (..., n, n)``.
 
     Raises ``ValueError`` if an eigenvalue is ≤ 0 (with ``check=False``, which skips the symmetry and
-    eigenvalue checks, such input gives NaN/inf instead). Backward
-    ``K_ij = 2 atanh((λ_i−λ_j)/(λ_i+λ_j)) / (λ_i−λ_j)`` (exact, ``1/λ_i`` at ties).
+    eigenvalue checks, such input gives NaN/inf instead; so does compiled code on CUDA, while compiled
+    code on CPU raises ``RuntimeError``). Backward ``K_ij = (log λ_i − log λ_j)/(λ_i − λ_j)``
+    evaluated as ``log1p(d/λ_j)/d`` near ties and ``log(λ_i/λ_j)/d`` otherwise (``d = λ_i − λ_j``,
+    ``λ_i ≥ λ_j``): ≤ 2 eps relative error for every ratio (float32 ``diag(1, 1e-8)`` included) and
+    ``1/λ_i`` at ties.
 
     Example:
         >>> logm(torch.eye(2, dtype=torch.float64) * math.e)
@@ -393,8 +402,8 @@ def logm(A: torch.Tensor, *, check: bool = True) -> torch.Tensor:
 def expm(A: torch.Tensor, *, check: bool = True) -> torch.Tensor:
     """Matrix exponential ``exp A = U exp(Λ) Uᵀ`` of symmetric ``A (..., n, n)`` (the result is SPD).
 
-    Backward ``K_ij = e^{(λ_i+λ_j)/2} sinh((λ_i−λ_j)/2)/((λ_i−λ_j)/2)`` (exact at ties). ``check=False``
-    skips the symmetry check (only the lower triangle is read).
+    Backward ``K_ij = e^{λ_i}·expm1(−d)/(−d)``, ``d = λ_i − λ_j ≥ 0`` (≤ 2 eps relative error, ``e^{λ_i}``
+    at ties). ``check=False`` skips the symmetry check (only the lower triangle is read).
 
     Example:
         >>> expm(torch.zeros(2, 2, dtype=torch.float64))
@@ -410,9 +419,11 @@ def powm(A: torch.Tensor, p: float, *, check: bool = True) -> torch.Tensor:
     For ``p > 0`` singular PSD input is accepted (eigenvalues clamped at 0, as for :func:`sqrtm_eig`;
     the gradient is then undefined); for ``p ≤ 0`` every eigenvalue must be > 0 (``check=False`` skips
     these checks and the symmetry check: negative eigenvalues are clamped for ``p > 0``, give NaN/inf
-    for ``p ≤ 0``). Backward
-    ``K_ij = e^{(p−1)m} sinh(p x)/sinh(x)``, ``m, x`` the mean and half-difference of ``log λ_i, log λ_j``
-    (exact, ``p λ_i^{p−1}`` at ties).
+    for ``p ≤ 0``). ``p`` must be a finite real Python number (``TypeError`` for tensors/bools,
+    ``ValueError`` for nan/inf). Backward ``K_ij = (λ_i^p − λ_j^p)/(λ_i − λ_j)`` evaluated as
+    ``p·λ_i^{p−1}·expm1(pℓ)/(pℓ)·(−ℓ/y)`` with ``y = 1 − λ_j/λ_i``, ``ℓ = log(λ_j/λ_i)`` (``log1p(−y)``
+    near ties): ≤ 2 eps relative error for every ratio, ``p λ_i^{p−1}`` at ties; ``λ_i^{p−1}`` when
+    ``λ_j`` is (clamped to) 0.
 
     Example:
         >>> powm(torch.eye(2, dtype=torch.float64) * 8, 1 / 3)

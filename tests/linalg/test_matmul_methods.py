@@ -35,13 +35,20 @@ def _scipy_roots(A):
 
 
 # --- forward envelopes (float64, n = 16, relative Frobenius error) --------------------------------
-# published methods: bounds are the measured envelope with a 2x margin (benchmarks/results/linalg.md)
+# Measured (seed 11, batch 3), √A / A^{-½}:
+#   sns  κ=1: 6.8e-16/7.0e-16  1e2: 2.7e-15/2.4e-15  1e4: 3.9e-15/1.0e-13  1e6: 2.2e-14/1.1e-11
+#   ns   κ=1: 1.2e-6/1.2e-6    1e2: 4.5e-2/3.1e-1    1e4: 5.9e-2/8.9e-1
+#   mpa  κ=1: 1.1e-5/1.1e-5    1e2: 3.2e-2/1.9e-1    1e4: 1.4e-1/8.5e-1
+#   mtp  κ=1: 2.0e-3/1.3e-2    1e2: 1.3e-1/5.8e-1    1e4: 3.2e-1/9.4e-1
+# Bounds: ~10x the measured rounding-level errors; the published methods' truncation errors (a fixed
+# function of the spectrum, not noise) get 1.3x. Inverse roots with errors ≈ 1 (indistinguishable from
+# returning zeros) are not bounded (None).
 ENVELOPE = {
     # method: {cond: (sqrt bound, inverse-root bound)}
-    "sns": {1.0: (1e-13, 1e-13), 1e2: (1e-13, 1e-13), 1e4: (1e-13, 1e-12), 1e6: (1e-12, 1e-10)},
-    "ns": {1.0: (3e-6, 3e-6), 1e2: (1e-1, 0.7), 1e4: (0.15, 1.0)},
-    "mpa": {1.0: (3e-5, 3e-5), 1e2: (7e-2, 0.4), 1e4: (0.3, 1.0)},
-    "mtp": {1.0: (5e-3, 3e-2), 1e2: (0.3, 1.0), 1e4: (0.7, 1.0)},
+    "sns": {1.0: (7e-15, 7e-15), 1e2: (3e-14, 3e-14), 1e4: (4e-14, 1e-12), 1e6: (1e-13, 1e-10)},
+    "ns": {1.0: (1.5e-5, 1.5e-5), 1e2: (6e-2, 0.4), 1e4: (8e-2, None)},
+    "mpa": {1.0: (1.5e-4, 1.5e-4), 1e2: (4.2e-2, 0.25), 1e4: (0.18, None)},
+    "mtp": {1.0: (2.6e-3, 1.7e-2), 1e2: (0.17, 0.75), 1e4: (0.42, None)},
 }
 
 
@@ -52,13 +59,14 @@ def test_forward_envelope_float64(method):
         S_ref, R_ref = _scipy_roots(A)
         S, R = sqrtm_invsqrtm(A, method=method)
         assert rel_err(S, S_ref) <= bs, (method, cond, rel_err(S, S_ref))
-        assert rel_err(R, R_ref) <= br, (method, cond, rel_err(R, R_ref))
+        assert br is None or rel_err(R, R_ref) <= br, (method, cond, rel_err(R, R_ref))
 
 
 @pytest.mark.parametrize("n", [16, 64])
 def test_sns_float32_targets(n):
-    """Our matmul-only method: ≤ 1e-4 in float32 up to κ = 1e3 (issue target), ≤ 1e-5 up to 1e4."""
-    for cond, bound in [(10.0, 1e-5), (1e3, 1e-5), (1e4, 2e-5)]:
+    """Our matmul-only method in float32 (√A): ≤ 1e-5 up to κ = 1e4 (select_method's claim: ≈ 4e-6 at
+    κ = 1e4, ≈ 2e-5 at 1e6; measured 3.0e-6 and 1.2e-5 at n = 64)."""
+    for cond, bound in [(10.0, 1e-5), (1e3, 1e-5), (1e4, 1e-5), (1e6, 4e-5)]:
         A = spd_with_cond(n, cond, batch=(4,), seed=3).float()
         S_ref, _ = _scipy_roots(A)  # exact root of the rounded float32 input
         assert rel_err(sqrtm(A, method="sns"), S_ref) <= bound, cond
@@ -69,8 +77,8 @@ def test_published_methods_converge_with_more_work():
     A = spd_with_cond(8, 10.0, seed=1)
     S_ref, R_ref = _scipy_roots(A)
     assert rel_err(sqrtm_newton_schulz(A, iters=40)[0], S_ref) < 1e-13
-    assert rel_err(sqrtm_pade(A, degree=12)[0], S_ref) < 1e-5  # monomial-basis cancellation limits it
-    assert rel_err(sqrtm_taylor(A, degree=600)[0], S_ref) < 1e-6
+    assert rel_err(sqrtm_pade(A, degree=12)[0], S_ref) < 5e-6  # monomial-basis cancellation: 4.7e-7
+    assert rel_err(sqrtm_taylor(A, degree=600)[0], S_ref) < 3e-14
 
 
 def test_series_coefficients():
@@ -90,6 +98,18 @@ def test_upper_scale_bounds_lambda_max():
     c = c[..., 0, 0]
     assert torch.all(c >= lmax * (1 - 1e-12)) and torch.all(c <= 32**0.125 * lmax)
     assert torch.allclose(Ah2, Ah @ Ah)
+
+
+def test_documented_step_counts():
+    """scaled_newton_schulz docstring: 7 / 9 / 10 / 12 steps at κ = 1e2 / 1e3 / 1e4 / 1e6 (n = 64);
+    newton_schulz docstring: about log_2.25(√n·κ) + 4 steps to converge (to 1e-13 here)."""
+    for cond, steps in [(1e2, 7), (1e3, 9), (1e4, 10), (1e6, 12)]:
+        assert len(sign_schedule(1.0 / math.sqrt(cond * 64**0.125), 2.22e-16)) == steps
+    for n, cond in [(8, 10.0), (16, 1e2), (64, 1e4)]:
+        A = spd_with_cond(n, cond, seed=1)
+        S_ref, _ = _scipy_roots(A)
+        need = next(k for k in range(1, 60) if rel_err(sqrtm_newton_schulz(A, iters=k)[0], S_ref) < 1e-13)
+        assert abs(need - (math.log(math.sqrt(n) * cond, 2.25) + 4)) <= 1.5, (n, cond, need)
 
 
 def test_sign_schedule_converges():
@@ -138,8 +158,8 @@ def test_backward_matches_finite_differences(method, point):
     fd_s = fd_directional(_ref_sqrt, A, E, 1e-5)
     fd_r = fd_directional(_ref_invsqrt, A, E, 1e-5)
     fd = float((fd_s * GS).sum() + (fd_r * GR).sum())
-    tol = 1e-6 if method != "mtp" else 1e-4  # mtp: forward truncation error ~1e-6 at degree 600
-    assert abs(analytic - fd) <= tol * max(1.0, abs(fd)), (analytic, fd)
+    # measured ≤ 4.6e-10 (the finite-difference limit, h = 1e-5) for every method
+    assert abs(analytic - fd) <= 1e-8 * max(1.0, abs(fd)), (analytic, fd)
 
 
 @pytest.mark.parametrize("fn", [sqrtm, invsqrtm])
@@ -157,7 +177,7 @@ def test_sns_backward_ill_conditioned_float64():
         Ar = A.clone().requires_grad_()
         (sqrtm(Ar, method=method) * G).sum().backward()
         grads.append(Ar.grad)
-    assert rel_err(grads[0], grads[1]) < 1e-9
+    assert rel_err(grads[0], grads[1]) < 2e-10  # measured 2.2e-11
 
 
 @pytest.mark.parametrize("batch", [(), (3,), (2, 3)])
@@ -175,7 +195,7 @@ def test_half_precision_computed_in_float32():
     A = random_spd(4, seed=1).to(torch.bfloat16)
     S = sqrtm(A, method="sns")
     assert S.dtype == torch.bfloat16
-    assert rel_err(S.float() @ S.float(), A.float()) < 3e-2
+    assert rel_err(S.float() @ S.float(), A.float()) < 1e-2  # measured 1.9e-3 (bfloat16 eps 7.8e-3)
 
 
 @pytest.mark.parametrize("method", ["sns", "ns", "mpa", "mtp"])

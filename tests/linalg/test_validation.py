@@ -154,3 +154,8 @@ def test_compiled_checks_raise_on_cpu(fn):
     assert torch.allclose(cfn(A), fn(A))
     with pytest.raises(RuntimeError, match="A must be"):
         cfn(-A)
+
+
+def test_spectral_map_needs_callables():
+    with pytest.raises(TypeError, match="f and df must be callables"):
+        spectral_map(torch.eye(2), torch.sin, None)
