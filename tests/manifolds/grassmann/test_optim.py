@@ -76,6 +76,22 @@ def test_qr_every_and_mixed_dims():
     assert opt.state[p]["step"] == 4
 
 
+def test_qr_runs_every_qr_every_steps():
+    calls = []
+
+    class Counting(Grassmann):
+        def projx(self, x):
+            calls.append(1)
+            return super().projx(x)
+
+    p = geoopt.ManifoldParameter(random_bases(2, 6, 2, seed=7), manifold=Counting())
+    opt = GrassmannSGD([p], lr=0.1, qr_every=3)
+    for _ in range(7):
+        p.grad = torch.randn_like(p)
+        opt.step()
+    assert len(calls) == 2  # after steps 3 and 6
+
+
 def test_follow_body_scheduler():
     body_param = nn.Parameter(torch.zeros(2))
     body = torch.optim.SGD([body_param], lr=1.0)
