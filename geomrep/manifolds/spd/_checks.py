@@ -83,7 +83,7 @@ def check_finite(A: torch.Tensor, name: str) -> None:
         return
     bad = ~torch.isfinite(A).flatten(-2).all(dim=-1)
     if bool(bad.any()):
-        raise ValueError(f"{name}{_first_bad(bad)} contains NaN or infinite entries")
+        raise ValueError(f"{name} must be finite; {name}{_first_bad(bad)} contains NaN or infinite entries")
 
 
 def _normalised(A: torch.Tensor) -> torch.Tensor:
@@ -102,8 +102,8 @@ def _symmetric_normalised(A: torch.Tensor, name: str) -> torch.Tensor:
     if bool(bad.any()):
         worst = float((asym / scale.clamp_min(1.0))[bad].max())
         raise ValueError(
-            f"{name}{_first_bad(bad)} must be symmetric: relative asymmetry ‖A−Aᵀ‖_F/‖A‖_F = {worst:.3g} "
-            f"exceeds {tol:.3g}"
+            f"{name} must be symmetric; {name}{_first_bad(bad)} has relative asymmetry "
+            f"‖{name}−{name}ᵀ‖_F/‖{name}‖_F = {worst:.3g} > {tol:.3g}"
         )
     return 0.5 * (An + An.mT)
 

@@ -34,14 +34,15 @@ skips it: Brooks et al.'s layer), bias :math:`B^{1/2} \cdot B^{1/2}`, undeform b
 
 from __future__ import annotations
 
+import math
+
 import geoopt
 import torch
 import torch.distributed as dist
 from torch import nn
 
 from ...linalg import METHODS, expm, invsqrtm, logm, powm, sqrtm, sqrtm_invsqrtm, sym
-from ...linalg._checks import check_positive_definite, check_symmetric
-from ._checks import check_square
+from ._checks import check_spd, check_square
 from .mean import _bw_uniform_mean, _karcher_fixed_point, _uniform_start
 
 __all__ = ["SPDBatchNorm", "convert_sync_spd_batchnorm"]
@@ -114,7 +115,14 @@ class SPDBatchNorm(nn.Module):
         ``running_mean`` ``(n, n)`` (:math:`I` at start), ``running_var`` (scalar, 1 at start): in the
         deformed (and, for ``"gbw"``, congruenced) space; used in eval mode.
 
-    Shapes: ``(..., n, n)`` → ``(..., n, n)``.
+    Shapes: ``(..., n, n)`` → ``(..., n, n)``. An empty batch (no matrices) gives an empty output in
+    eval mode and raises ``ValueError`` in training mode (no batch statistics; with ``sync=True`` under
+    ``torch.distributed`` an empty local batch takes part in the pooled statistics).
+
+    Validation: ``X`` must be float32/float64 with the layer's dtype (``TypeError``), finite, symmetric
+    and SPD (PSD for ``"gbw"``/``"bw"``), checked on each matrix scaled by its largest entry (so float32
+    entries up to ~1e38 are accepted); errors name ``X``, the batch index and its smallest eigenvalue.
+    These data checks are skipped under ``torch.compile``.
 
     Default choices and differences from the GBWBN reference code: batch statistics are detached from
     the graph (as there); ``variance="mean"`` instead of the reference's distance to :math:`I`; the bias
@@ -163,14 +171,14 @@ class SPDBatchNorm(nn.Module):
             raise ValueError(f"metric must be one of {_METRICS}, got {metric!r}")
         if variance not in _VARIANCES:
             raise ValueError(f"variance must be one of {_VARIANCES}, got {variance!r}")
-        if not isinstance(power, (int, float)) or power == 0:
-            raise ValueError(f"power must be a non-zero float, got {power!r}")
-        if not 0 < momentum <= 1:
+        if not _is_real(power) or power == 0 or not math.isfinite(power):
+            raise ValueError(f"power must be a finite non-zero float, got {power!r}")
+        if not _is_real(momentum) or not 0 < momentum <= 1:
             raise ValueError(f"momentum must be in (0, 1], got {momentum!r}")
-        if not isinstance(mean_iters, int) or mean_iters < 0:
+        if isinstance(mean_iters, bool) or not isinstance(mean_iters, int) or mean_iters < 0:
             raise ValueError(f"mean_iters must be a non-negative int, got {mean_iters!r}")
-        if not eps >= 0:
-            raise ValueError(f"eps must be >= 0, got {eps!r}")
+        if not _is_real(eps) or not 0 <= eps < math.inf:
+            raise ValueError(f"eps must be a finite float >= 0, got {eps!r}")
         if sqrtm_method not in METHODS:
             raise ValueError(f"sqrtm_method must be one of {METHODS}, got {sqrtm_method!r}")
         self.sqrtm_method = sqrtm_method
@@ -235,9 +243,14 @@ class SPDBatchNorm(nn.Module):
         self.bias_log_eigvals.copy_(lam.log())
 
     def _spd_eig(self, A: torch.Tensor, name: str):
-        A = torch.as_tensor(A, dtype=self.running_mean.dtype, device=self.running_mean.device)
+        if not isinstance(A, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(A).__name__}")
+        if not A.is_floating_point():
+            raise TypeError(f"{name} must have a floating dtype, got {A.dtype}")
+        A = A.to(dtype=self.running_mean.dtype, device=self.running_mean.device)
         if A.shape != (self.n, self.n):
             raise ValueError(f"{name} must be ({self.n}, {self.n}), got {tuple(A.shape)}")
+        check_spd(A, name)
         lam, V = torch.linalg.eigh(sym(A))
         if not bool((lam > 0).all()):
             raise ValueError(f"{name} must be positive definite (smallest eigenvalue {float(lam.min()):.3g})")
@@ -261,10 +274,12 @@ class SPDBatchNorm(nn.Module):
             new = sym(expm((1 - m) * logm(sym(R), check=False) + m * G, check=False))
         else:  # BW geodesic γ(m) = (1−m)²R + m²G + m(1−m)[(GR)^½ + (RG)^½], (GR)^½ = G^½ (G^½RG^½)^½ G^{-½}
             sigma, Q = eig
+            k = torch.maximum(G.abs().amax(), R.abs().amax()).clamp_min(torch.finfo(G.dtype).tiny)
+            R, G, sigma = R / k, G / k, sigma / k  # homogeneous: work in units of k (float32 overflow)
             rho = sigma.clamp_min(torch.finfo(sigma.dtype).tiny).sqrt()
             Gh, Gih = (Q * rho) @ Q.mT, (Q / rho) @ Q.mT
             C = Gh @ sqrtm(Gh @ R @ Gh, self.sqrtm_method, check=False) @ Gih
-            new = sym((1 - m) ** 2 * R + m**2 * G + m * (1 - m) * (C + C.mT))
+            new = sym((1 - m) ** 2 * R + m**2 * G + m * (1 - m) * (C + C.mT)) * k
         self.running_mean.copy_(new)
         if v is not None:
             # index assignment, not copy_: torch.compile (2.13) drops copy_ into a 0-dim buffer
@@ -281,9 +296,16 @@ class SPDBatchNorm(nn.Module):
             )
         shape = X.shape
         X = X.reshape(-1, self.n, self.n)
+        if X.shape[0] == 0:
+            if self.training and self._reduce() is None:
+                raise ValueError(
+                    f"X is an empty batch {tuple(shape)}: batch statistics are undefined in training mode "
+                    "(in eval mode an empty batch gives an empty output)"
+                )
+            if not self.training:
+                return X.reshape(shape).clone()
         # data checks once here (skipped under torch.compile); the matrix functions below run unchecked
-        check_symmetric(X, "X")
-        check_positive_definite(X, "X", allow_singular=self.metric in ("gbw", "bw"))
+        check_spd(X, "X", allow_singular=self.metric in ("gbw", "bw"))
         theta = self.power
         Xd = X if theta == 1.0 else powm(X, theta, check=False)
         if self.metric == "aim":
@@ -322,12 +344,14 @@ class SPDBatchNorm(nn.Module):
                 G = _bw_uniform_mean(Xd.detach(), self.mean_iters, reduce, C, self.sqrtm_method)
         else:
             G = self.running_mean
-        sigma, Q = torch.linalg.eigh(G)  # G carries no gradient
+        # in units of k = max|G| (T = √k·T(G/k, X/k)): Pᵀ X P ~ k² would overflow float32 for k ≳ 1e19
+        k = G.abs().amax().clamp_min(torch.finfo(G.dtype).tiny)
+        sigma, Q = torch.linalg.eigh(G / k)  # G carries no gradient
         rho = sigma.clamp_min(torch.finfo(sigma.dtype).tiny).sqrt()
-        P = (Q if Mih is None else Mih @ Q) * rho
+        P = (Q if Mih is None else Mih @ Q) * (rho / k.sqrt())
         S = sqrtm(P.mT @ Xd @ P, self.sqrtm_method, check=False)  # symmetric PSD by construction
         H = torch.sqrt(2 * (sigma[:, None] + sigma[None, :])) / (rho[:, None] * rho[None, :])
-        T = S * H - torch.diag(2 * rho)
+        T = (S * H - torch.diag(2 * rho)) * k.sqrt()
         c = None
         v = None
         if self.variance != "none":
@@ -342,7 +366,7 @@ class SPDBatchNorm(nn.Module):
                 v = self.running_var
             c = self.scale / torch.sqrt(v + self.eps)
         if self.training:
-            self._update_running(G, v, (sigma, Q))
+            self._update_running(G, v, (sigma * k, Q))
         beta = self.bias_log_eigvals.exp()
         U = self.bias_eigvecs
         Rb = Q.mT @ U  # W = Uᵀ T U = Rbᵀ T' Rb
@@ -418,6 +442,10 @@ class SPDBatchNorm(nn.Module):
             f"momentum={self.momentum}, mean_iters={self.mean_iters}, variance={self.variance!r}, "
             f"eps={self.eps}, sync={self.sync}, sqrtm_method={self.sqrtm_method!r}"
         )
+
+
+def _is_real(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
 def _tr(A: torch.Tensor) -> torch.Tensor:

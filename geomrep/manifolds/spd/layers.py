@@ -66,7 +66,7 @@ class BiMap(nn.Module):
         self.weight.copy_(Q * torch.sign(torch.diagonal(R, dim1=-2, dim2=-1))[..., None, :])
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        check_square(X, "X")
+        check_square(X, "X", allow_half=True)
         if X.shape[-1] != self.in_size:
             raise ValueError(f"X must be (..., {self.in_size}, {self.in_size}), got {tuple(X.shape)}")
         if self.channels == 1:
@@ -84,14 +84,16 @@ class BiMap(nn.Module):
         return f"in_size={self.in_size}, out_size={self.out_size}, channels={self.channels}"
 
 
-def _rectify(eps: float):
-    def f(lam):
-        return lam.clamp_min(eps)
+class _Floor:
+    """Picklable eigenvalue floor ``λ ↦ max(λ, eps)`` (``derivative=True``: ``λ ↦ 1[λ > eps]``)."""
 
-    def df(lam):
-        return (lam > eps).to(lam.dtype)
+    def __init__(self, eps: float, derivative: bool = False) -> None:
+        self.eps, self.derivative = eps, derivative
 
-    return f, df
+    def __call__(self, lam: torch.Tensor) -> torch.Tensor:
+        if self.derivative:
+            return (lam > self.eps).to(lam.dtype)
+        return lam.clamp_min(self.eps)
 
 
 class ReEig(nn.Module):
@@ -113,14 +115,13 @@ class ReEig(nn.Module):
 
     def __init__(self, eps: float = 1e-4) -> None:
         super().__init__()
-        if not eps > 0:
-            raise ValueError(f"eps must be > 0, got {eps!r}")
+        if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0 < eps < math.inf:
+            raise ValueError(f"eps must be a finite float > 0, got {eps!r}")
         self.eps = float(eps)
-        self._f, self._df = _rectify(self.eps)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        check_square(X, "X")
-        return spectral_map(X, self._f, self._df)
+        check_square(X, "X", allow_half=True)
+        return spectral_map(X, _Floor(self.eps), _Floor(self.eps, derivative=True))
 
     def extra_repr(self) -> str:
         return f"eps={self.eps}"
@@ -158,7 +159,7 @@ class LogEig(nn.Module):
         self.flatten_channels = bool(flatten_channels)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        check_square(X, "X")
+        check_square(X, "X", allow_half=True)
         L = logm(X)
         if not self.flatten:
             return L

@@ -197,9 +197,15 @@ def _bw_fixed_point(
     """
     if tol is not None:
         tol = max(float(tol), 10 * torch.finfo(X.dtype).eps)
+    # work on X/c, S/c (the map is homogeneous of degree 1): S^½ X S^½ ~ c² would overflow float32
+    # for entries ≳ 1e19; c is detached, so the gradient is unchanged
+    c = S.detach().abs().amax(dim=(-2, -1), keepdim=True)
+    c = torch.where(c > 0, c, torch.ones_like(c))
+    S = S / c
     for _ in range(iters):
         Sh, Sih = sqrtm_invsqrtm(S, method, check=False)
         P = Sh if congruence is None else congruence @ Sh
+        P = P * c.rsqrt()
         roots = sqrtm(P.mT[..., None, :, :] @ X @ P[..., None, :, :], method, check=False)
         R = reduce((roots if w is None else w * roots).sum(dim=-3)) / total
         R = sym(R)
@@ -208,7 +214,7 @@ def _bw_fixed_point(
         S = S_new
         if done:
             break
-    return S
+    return S * c
 
 
 def karcher_mean(
