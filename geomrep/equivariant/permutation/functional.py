@@ -50,6 +50,11 @@ class _OutGroup(NamedTuple):
 
 
 class _Plan(NamedTuple):
+    n: int
+    k: int
+    l: int  # noqa: E741
+    group: str
+    num_basis: int
     groups: tuple[_OutGroup, ...]
     extra_indices: tuple[int, ...]  # ε / jellyfish diagrams, applied densely
 
@@ -92,19 +97,28 @@ def _plan(n: int, k: int, l: int, group: str) -> _Plan:  # noqa: E741
         groups.append(_OutGroup(tuple(terms), expr, len(operands) - 1, shape_code))
     # add the small (mostly broadcast) contributions first, the full-size ones last
     groups.sort(key=lambda g: sum(g.shape_code))
-    return _Plan(tuple(groups), tuple(extras))
+    return _Plan(n, k, l, group, len(diagrams), tuple(groups), tuple(extras))
 
 
-def _check_inputs(x, weight, bias, n, k, l, group, mask):  # noqa: E741
-    n, k, l = check_sizes(n, k, l)  # noqa: E741
-    check_group(group)
-    if k + l > MAX_ORDER:
-        raise ValueError(f"k + l must be <= {MAX_ORDER} (Bell({k + l}) basis maps), got k={k}, l={l}")
+def extra_basis(n: int, k: int, l: int, group: str) -> torch.Tensor:  # noqa: E741
+    """The dense ε / jellyfish basis maps ``(num_extra, nˡ, nᵏ)`` in float64 (empty for S_n)."""
+    plan = _plan(n, k, l, group)
+    if not plan.extra_indices:
+        return torch.zeros(0, n**l, n**k, dtype=torch.float64)
+    return _dense_basis64(n, k, l, group)[list(plan.extra_indices)].clone()
+
+
+def _check_inputs(x, weight, bias, plan: _Plan, bias_plan: _Plan, mask):
+    n, k, l, group = plan.n, plan.k, plan.l, plan.group  # noqa: E741
     for name, t in (("x", x), ("weight", weight)):
         if not isinstance(t, torch.Tensor):
             raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
         if not t.is_floating_point():
             raise TypeError(f"{name} must be a floating tensor, got dtype {t.dtype}")
+    if weight.dim() == 3 and x.dim() >= 2 and x.shape[1] != weight.shape[1]:
+        raise ValueError(
+            f"x has {x.shape[1]} channels (dim 1) but weight expects in_channels={weight.shape[1]}"
+        )
     if x.dim() != 2 + k:
         raise ValueError(
             f"x must have shape (batch, channels{', n' * k}) for k={k}, got {tuple(x.shape)} ({x.dim()} dims)"
@@ -126,7 +140,7 @@ def _check_inputs(x, weight, bias, n, k, l, group, mask):  # noqa: E741
         size = n
     if size > n:
         raise ValueError(f"x: set size {size} exceeds n={n}, the largest size the weights were built for")
-    num_basis = len(basis_diagrams(n, k, l, group))
+    num_basis = plan.num_basis
     if weight.dim() != 3 or weight.shape[1] != x.shape[1] or weight.shape[2] != num_basis:
         raise ValueError(
             f"weight must have shape (out_channels, {x.shape[1]}, {num_basis}) for n={n}, k={k}, l={l}, "
@@ -137,7 +151,7 @@ def _check_inputs(x, weight, bias, n, k, l, group, mask):  # noqa: E741
     if bias is not None:
         if not isinstance(bias, torch.Tensor) or not bias.is_floating_point():
             raise TypeError("bias must be a floating torch.Tensor or None")
-        num_bias = len(basis_diagrams(n, 0, l, group))
+        num_bias = bias_plan.num_basis
         if bias.shape != (weight.shape[0], num_bias):
             raise ValueError(f"bias must have shape ({weight.shape[0]}, {num_bias}), got {tuple(bias.shape)}")
         if bias.dtype != x.dtype:
@@ -148,17 +162,17 @@ def _check_inputs(x, weight, bias, n, k, l, group, mask):  # noqa: E741
 def _outer_mask(mask: torch.Tensor, order: int, dtype: torch.dtype) -> torch.Tensor:
     """``(batch, 1, n, …, n)`` product ``mask[i₁] ⋯ mask[i_order]`` in ``dtype``."""
     m = mask.to(dtype)
-    out = m.reshape(m.shape[0], 1, *([1] * order))
+    out = None
     for d in range(order):
         shape = [m.shape[0], 1] + [1] * order
         shape[2 + d] = m.shape[1]
-        out = out * m.reshape(shape)
+        out = m.reshape(shape) if out is None else out * m.reshape(shape)
     return out
 
 
-def _apply(x, weight, n, k, l, group, size, mask, normalize):  # noqa: E741
+def _apply(x, weight, plan: _Plan, extras, size, mask, normalize):
     """Core: ``y = Σ_b W[:, :, b] · B_b x`` with inputs already validated and masked."""
-    plan = _plan(n, k, l, group)
+    n, l = plan.n, plan.l  # noqa: E741
     batch = x.shape[0]
     y = None
     if normalize and any(t.summed for g in plan.groups for t in g.terms):
@@ -180,7 +194,7 @@ def _apply(x, weight, n, k, l, group, size, mask, normalize):  # noqa: E741
         u = u.reshape(u.shape[0], u.shape[1], *[size if full else 1 for full in g.shape_code])
         y = u if y is None else y + u
     if plan.extra_indices and size == n:
-        dense = _dense_basis64(n, k, l, group)[list(plan.extra_indices)].to(dtype=x.dtype, device=x.device)
+        dense = extras.to(dtype=x.dtype, device=x.device)
         w = weight[:, :, list(plan.extra_indices)]
         ye = torch.einsum("ZCJ,eIJ,OCe->ZOI", x.reshape(batch, x.shape[1], -1), dense, w)
         ye = ye.reshape(batch, weight.shape[0], *([size] * l))
@@ -246,13 +260,27 @@ def permutation_equivariant_linear(
         >>> permutation_equivariant_linear(x, w, n=5, k=2, l=2).shape
         torch.Size([4, 8, 5, 5])
     """
-    size = _check_inputs(x, weight, bias, n, k, l, group, mask)
+    n, k, l = check_sizes(n, k, l)  # noqa: E741
+    check_group(group)
+    if k + l > MAX_ORDER:
+        raise ValueError(f"k + l must be <= {MAX_ORDER} (Bell({k + l}) basis maps), got k={k}, l={l}")
+    plan, bias_plan = _plan(n, k, l, group), _plan(n, 0, l, group)
+    extras = extra_basis(n, k, l, group) if plan.extra_indices else None
+    bias_extras = extra_basis(n, 0, l, group) if bias is not None and bias_plan.extra_indices else None
+    return forward_with_plan(x, weight, bias, plan, bias_plan, extras, bias_extras, mask, normalize)
+
+
+def forward_with_plan(x, weight, bias, plan, bias_plan, extras, bias_extras, mask, normalize):
+    """:func:`permutation_equivariant_linear` with precomputed plans and ε tables (for modules:
+    no cache look-ups inside ``torch.compile``d code)."""
+    size = _check_inputs(x, weight, bias, plan, bias_plan, mask)
+    k, l = plan.k, plan.l  # noqa: E741
     if mask is not None and k:
         x = x * _outer_mask(mask, k, x.dtype)
-    y = _apply(x, weight, n, k, l, group, size, mask, normalize)
+    y = _apply(x, weight, plan, extras, size, mask, normalize)
     if bias is not None:
         ones = x.new_ones(x.shape[0], 1)
-        y = y + _apply(ones, bias[:, None, :], n, 0, l, group, size, mask, False)
+        y = y + _apply(ones, bias[:, None, :], bias_plan, bias_extras, size, mask, False)
     if mask is not None and l:
         y = y * _outer_mask(mask, l, x.dtype)
     elif y.stride() != y.contiguous().stride():

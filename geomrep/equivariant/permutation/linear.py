@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from .basis import basis_diagrams
-from .functional import MAX_ORDER, permutation_equivariant_linear
+from .functional import MAX_ORDER, _plan, extra_basis, forward_with_plan
 from .partitions import check_group, check_sizes
 
 __all__ = ["PermutationEquivariantLinear"]
@@ -88,7 +88,18 @@ class PermutationEquivariantLinear(nn.Module):
         self.normalize = bool(normalize)
         self.diagrams = basis_diagrams(n, k, l, group)
         self.bias_diagrams = basis_diagrams(n, 0, l, group)
+        self._plan, self._bias_plan = _plan(n, k, l, group), _plan(n, 0, l, group)
         factory = {"dtype": dtype, "device": device}
+        table_dtype = dtype if dtype is not None else torch.get_default_dtype()
+        # the small dense ε / jellyfish maps (empty for S_n): non-persistent, moved by .to()
+        self.register_buffer(
+            "extra_basis", extra_basis(n, k, l, group).to(dtype=table_dtype, device=device), persistent=False
+        )
+        self.register_buffer(
+            "bias_extra_basis",
+            extra_basis(n, 0, l, group).to(dtype=table_dtype, device=device),
+            persistent=False,
+        )
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, len(self.diagrams), **factory))
         if bias:
             self.bias = nn.Parameter(torch.empty(out_channels, len(self.bias_diagrams), **factory))
@@ -110,16 +121,16 @@ class PermutationEquivariantLinear(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Apply the layer; see the class docstring for shapes."""
-        return permutation_equivariant_linear(
+        return forward_with_plan(
             x,
             self.weight,
             self.bias,
-            n=self.n,
-            k=self.k,
-            l=self.l,
-            group=self.group,
-            mask=mask,
-            normalize=self.normalize,
+            self._plan,
+            self._bias_plan,
+            self.extra_basis,
+            self.bias_extra_basis,
+            mask,
+            self.normalize,
         )
 
     def extra_repr(self) -> str:
