@@ -119,3 +119,36 @@ def test_spdnet_stack_compiles():
     net = torch.nn.Sequential(CovPool(eps=1e-3), BiMap(6, 4), ReEig(1e-3), LogEig()).double()
     x = torch.randn(5, 6, 40, dtype=torch.float64)
     assert_compiles(net, x, backend="aot_eager")
+
+
+# ----------------------------------------------------------------------------- issue #17: pickling
+@pytest.mark.parametrize("metric", ["gbw", "bw", "aim", "lem"])
+def test_whole_spdnet_pickles_and_saves(metric):
+    """torch.save(model) and DDP's spawn pickle whole modules: ReEig used to hold local closures."""
+    import io
+    import pickle
+
+    from geomrep.manifolds.spd import SPDBatchNorm
+
+    torch.manual_seed(3)
+    model = torch.nn.Sequential(
+        BiMap(6, 4), ReEig(1e-3), SPDBatchNorm(4, metric=metric), LogEig(), torch.nn.Linear(10, 2)
+    ).double()
+    X = random_spd(8, n=6, cond=30.0, seed=4)
+    model(X)  # non-trivial running statistics
+    model.eval()
+    ref = model(X).detach()
+    clone = pickle.loads(pickle.dumps(model))
+    torch.testing.assert_close(clone(X), ref, rtol=0, atol=0)
+    buf = io.BytesIO()
+    torch.save(model, buf)
+    buf.seek(0)
+    loaded = torch.load(buf, weights_only=False)
+    torch.testing.assert_close(loaded(X), ref, rtol=0, atol=0)
+    assert loaded[1].eps == 1e-3
+
+
+def test_reeig_rejects_bad_eps():
+    for eps in (0.0, -1.0, float("nan"), float("inf"), True):
+        with pytest.raises(ValueError, match="eps"):
+            ReEig(eps)
