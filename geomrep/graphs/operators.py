@@ -147,8 +147,12 @@ def operator_edge_weights(
     else:
         w = edge_weight.to(device=device, dtype=dtype)
     deg = torch.zeros(n, dtype=dtype, device=device).index_add_(0, target, w)
-    if operator == "rw":
-        w = w * _inv_power(deg, 1.0)[target]
+    if not torch.compiler.is_compiling() and not bool(torch.isfinite(deg).all()):
+        raise ValueError(
+            f"edge_weight too large for {dtype}: a weighted degree overflows (max {float(w.max()):.3g})"
+        )
+    if operator == "rw":  # w / d, not w * (1 / d): 1 / d overflows for subnormal degrees
+        w = w / torch.where(deg > 0, deg, torch.ones_like(deg))[target]
     else:
         inv_sqrt = _inv_power(deg, 0.5)
         w = inv_sqrt[target] * w * inv_sqrt[source]

@@ -124,6 +124,22 @@ def test_negative_and_non_finite_edge_weights():
     torch.testing.assert_close(out, torch.tensor([[-1.0], [-2.0], [-1.0]]))
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_subnormal_and_overflowing_weights(dtype):
+    """Found by the property tests: 1 / d overflowed for a subnormal degree, so "rw" returned inf/NaN."""
+    tiny = torch.finfo(dtype).smallest_normal / 2**20  # subnormal
+    w = torch.tensor([1.0, tiny, 1.0, 1.0], dtype=dtype)  # node 0: one subnormal in-edge
+    for op in ("sym", "rw", "laplacian"):
+        P = propagation_operator(PATH, 3, op, w).to_dense()
+        assert torch.isfinite(P).all(), op
+    torch.testing.assert_close(
+        propagation_operator(PATH, 3, "rw", w).to_dense()[0, 1], torch.tensor(1.0, dtype=dtype)
+    )
+    huge = torch.finfo(dtype).max / 1.5
+    with pytest.raises(ValueError, match="edge_weight too large"):
+        propagation_operator(PATH, 3, "sym", torch.tensor([huge, 1.0, 1.0, huge], dtype=dtype))  # node 1
+
+
 def test_integer_edge_weights_become_float():
     w = torch.tensor([1, 2, 1, 2])
     a = propagation_operator(PATH, 3, "rw", w).to_dense()
