@@ -74,23 +74,33 @@ def test_matches_per_matrix_reference(power, variance):
             E = params[k].detach()
             g, gr = (t - E @ ((E.mT @ t + t.mT @ E) / 2) for t in (g, gr))
         torch.testing.assert_close(g, gr, rtol=1e-8, atol=1e-9, msg=k)
-    # running statistics: one step of momentum 0.1 from I / 1
-    G_run = bn.running_mean
-    assert float(bw_distance(G_run, torch.eye(n, dtype=torch.float64))) > 0
+    # running statistics: one step of momentum 0.1 from I / 1: γ_{I→G}(0.1) = (0.9 I + 0.1 G^½)² (scipy)
+    R = (0.9 * np.eye(n) + 0.1 * sla.sqrtm(np64(G)).real) ** 1
+    R = R @ R
+    assert np.abs(R - np.eye(n)).max() > 1e-2
+    np.testing.assert_allclose(np64(bn.running_mean), R, rtol=1e-9, atol=1e-11)
     if v is not None:
         torch.testing.assert_close(bn.running_var, 0.9 + 0.1 * v, rtol=1e-10, atol=1e-12)
 
 
 def test_eval_matches_reference_with_running_stats():
+    """Eval with running statistics tracked independently (reference batch statistics + scipy geodesic)."""
     bn = _randomise(SPDBatchNorm(n, metric="gbw", power=0.5).double())
+    U, b = bn.bias_eigvecs.detach(), bn.bias_log_eigvals.detach()
+    B = (U * b.exp()) @ U.mT
+    R, r = np.eye(n), 1.0
     for seed in range(3):
-        bn(random_spd(N, n=n, cond=20.0, seed=10 + seed))
+        Xs = random_spd(N, n=n, cond=20.0, seed=10 + seed)
+        bn(Xs)
+        _, G, v = gbw_batchnorm_reference(Xs, bn.M.detach(), B, bn.scale.detach(), power=0.5)
+        C = sla.sqrtm(R @ np64(G)).real
+        R = 0.81 * R + 0.01 * np64(G) + 0.09 * (C + C.T)
+        r = 0.9 * r + 0.1 * float(v)
     bn.eval()
     X = random_spd(N, n=n, cond=20.0, seed=20)
-    U, b = bn.bias_eigvecs.detach(), bn.bias_log_eigvals.detach()
     Yr, _, _ = gbw_batchnorm_reference(
-        X, bn.M.detach(), (U * b.exp()) @ U.mT, bn.scale.detach(), power=0.5,
-        running_mean=bn.running_mean, running_var=bn.running_var,
+        X, bn.M.detach(), B, bn.scale.detach(), power=0.5,
+        running_mean=torch.from_numpy(R), running_var=torch.tensor(r, dtype=torch.float64),
     )
     torch.testing.assert_close(bn(X).detach(), Yr, rtol=1e-9, atol=1e-10)
     # eval output of one matrix does not depend on the rest of the batch
@@ -238,17 +248,17 @@ def test_finite_gradients_at_tied_eigenvalues_train_mode(metric, power):
 
 
 def test_eval_equals_train_when_running_stats_are_batch_stats():
-    """With momentum 1 the running statistics are the batch statistics: eval output == train output."""
-    bn = _randomise(SPDBatchNorm(3, metric="gbw", power=0.5).double())
-    X = random_spd(4, n=3, seed=14)
-    bn(X)  # the statistics of this batch...
-    G, v = bn.running_mean.clone(), bn.running_var.clone()
-    bn.momentum = 1.0
+    """Momentum 1: running statistics = the twin's batch statistics, and eval == the twin's train output."""
+    bn = _randomise(SPDBatchNorm(n, metric="gbw", power=0.5, momentum=1.0).double())
+    bn(random_spd(N, n=n, seed=13))  # running statistics away from (I, 1) first
+    X = random_spd(N, n=n, cond=30.0, seed=14)
     bn(X)
-    bn.eval()  # ...are the running statistics now, so eval on X equals train on X
-    bn_train = copy.deepcopy(bn).train()
-    torch.testing.assert_close(bn(X), bn_train(X), rtol=1e-10, atol=1e-12)
-    assert G.shape == (3, 3) and v.shape == ()
+    U, b = bn.bias_eigvecs.detach(), bn.bias_log_eigvals.detach()
+    Yr, G, v = gbw_batchnorm_reference(X, bn.M.detach(), (U * b.exp()) @ U.mT, bn.scale.detach(), power=0.5)
+    torch.testing.assert_close(bn.running_mean, G, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(bn.running_var, v, rtol=1e-10, atol=0)
+    bn.eval()
+    torch.testing.assert_close(bn(X).detach(), Yr.detach(), rtol=1e-9, atol=1e-11)
 
 
 # ----------------------------------------------------------------------------- state, optimiser, compile
@@ -435,3 +445,46 @@ def test_matmul_only_square_roots_match_eigh(metric):
     X6 = random_spd(16, n=8, cond=1e6, seed=83)  # beyond the design condition of sns: still SPD
     Y = SPDBatchNorm(8, metric=metric, sqrtm_method="sns").double()(X6).detach()
     assert bool((torch.linalg.eigvalsh(Y) > 0).all())
+
+
+# ----------------------------------------------------------------------------- issue #17: bad input, scale
+def test_bad_constructor_arguments_and_bias_values():
+    for power in (float("nan"), float("inf"), 0.0, True):
+        with pytest.raises(ValueError, match="power"):
+            SPDBatchNorm(n, power=power)
+    for eps in (float("nan"), float("inf"), -1.0):
+        with pytest.raises(ValueError, match="eps"):
+            SPDBatchNorm(n, eps=eps)
+    bn = SPDBatchNorm(n, metric="gbw").double()
+    with pytest.raises(ValueError, match="^B must be finite"):
+        bn.set_bias(torch.full((n, n), float("nan"), dtype=torch.float64))
+    with pytest.raises(ValueError, match="^M must be symmetric positive definite; M has smallest eigenvalue"):
+        bn.set_metric(-torch.eye(n, dtype=torch.float64))
+    with pytest.raises(TypeError, match="B must be a torch.Tensor"):
+        bn.set_bias([[1.0]])
+
+
+@pytest.mark.parametrize("metric", ["gbw", "bw", "aim", "lem"])
+def test_empty_batch(metric):
+    """Training: a clear ValueError (no batch statistics); eval: an empty output (documented)."""
+    bn = SPDBatchNorm(n, metric=metric).double()
+    with pytest.raises(ValueError, match="X is an empty batch"):
+        bn(torch.empty(0, n, n, dtype=torch.float64))
+    bn.eval()
+    assert bn(torch.empty(2, 0, n, n, dtype=torch.float64)).shape == (2, 0, n, n)
+
+
+@pytest.mark.parametrize("metric", ["gbw", "bw", "aim", "lem"])
+def test_float32_entries_near_1e19_are_accepted_and_scale_invariant(metric):
+    """Entries ~1e19 used to be rejected as non-finite (Frobenius overflow) or overflow in S^½ X S^½."""
+    X = random_spd(N, n=n, cond=10.0, seed=96)
+    bn64 = SPDBatchNorm(n, metric=metric, eps=0.0).double()
+    bn32 = SPDBatchNorm(n, metric=metric, eps=0.0)
+    Y = bn64(X).detach()
+    Y_big = bn32((1e19 * X).float()).detach()
+    assert torch.isfinite(Y_big).all()
+    torch.testing.assert_close(Y_big.double(), Y, rtol=1e-3, atol=1e-4)  # train mode is scale-invariant
+    if metric in ("gbw", "bw"):  # running mean in the user's units: (0.9 I + 0.1 G^½)², G = 1e19 G₆₄
+        Gh = (sla.sqrtm(np64(bn64.running_mean)).real - 0.9 * np.eye(n)) / 0.1  # G₆₄^½ from the float64 layer
+        R = 0.9 / np.sqrt(1e19) * np.eye(n) + 0.1 * Gh
+        np.testing.assert_allclose(np64(bn32.running_mean) / 1e19, R @ R, rtol=1e-3, atol=1e-6)
