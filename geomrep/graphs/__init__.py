@@ -4,7 +4,9 @@
 - :mod:`~geomrep.graphs.normalization`: per-graph ℓ2 and sign-fixed QR column normalisation;
 - :mod:`~geomrep.graphs.rfp`: :func:`random_feature_propagation`, :class:`AddRandomFeaturePropagationPE`;
 - :mod:`~geomrep.graphs.learned_rfp`: :class:`RandomFeaturePropagation` (in-model, learnable operator);
-- :mod:`~geomrep.graphs.sir`: :class:`SIRConv`.
+- :mod:`~geomrep.graphs.sir`: :class:`SIRConv`;
+- :mod:`~geomrep.graphs.validation`: the ``edge_index`` / ``edge_weight`` / ``batch`` checks every entry
+  point runs (TypeError for a wrong dtype kind, ValueError naming the argument for shapes and values).
 """
 
 from .learned_rfp import AttentionPropagation, RandomFeaturePropagation
