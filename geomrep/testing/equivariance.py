@@ -102,6 +102,11 @@ def _output_dtype(y) -> torch.dtype | None:
 
 
 def _max_abs(t: torch.Tensor) -> float:
+    """``max |t|`` (0 for empty tensors), for strided and sparse layouts alike."""
+    if t.layout == torch.sparse_coo:
+        t = t.coalesce().values()
+    elif t.layout != torch.strided:  # CSR/CSC/BSR/BSC
+        t = t.values()
     return float(t.abs().max()) if t.numel() else 0.0
 
 
@@ -123,7 +128,8 @@ def equivariance_error(
     output is floating), ``evaluated_dtype`` (the dtype the inputs were cast to),
     ``rounded_constants`` (dtypes of constants — module buffers, captured tensors — that were less
     precise than ``evaluated_dtype`` before promotion) and ``fallback`` (None, or why the requested
-    dtype could not be used). See :func:`assert_equivariant` for the arguments.
+    dtype could not be used) and ``input_scale`` (max ``|x|`` over the floating inputs). See
+    :func:`assert_equivariant` for the arguments.
     """
     if not isinstance(inputs, tuple):
         inputs = (inputs,)
@@ -192,9 +198,14 @@ def equivariance_error(
             evaluated = in_dtype
     errors, scales, out_dtype = result
     worst = max(range(trials), key=lambda i: float("inf") if errors[i] != errors[i] else errors[i])
+    floats = [t for t in _leaves_or_empty(inputs) if t.is_floating_point() or t.is_complex()]
     return {
         "error": errors[worst],
         "scale": scales[worst],
+        "input_scale": max(
+            (_max_abs(t.detach().to(torch.promote_types(t.dtype, torch.float64))) for t in floats),
+            default=0.0,
+        ),
         "worst_trial": worst,
         "dtype": out_dtype,
         "evaluated_dtype": evaluated,
@@ -251,7 +262,9 @@ def assert_equivariant(
             floating ``g`` is cast.
         trials: number of sampled group elements.
         atol, rtol: pass when ``max|fn(g·x) − g·fn(x)| <= atol + rtol · max|g·fn(x)|``; defaults
-            from :data:`TOLERANCE` for the dtype judged in (below).
+            from :data:`TOLERANCE` for the dtype judged in (below), the default ``atol`` multiplied by
+            ``min(1, max(max|g·fn(x)|, max|x|))`` so that data far below unit scale is still judged
+            relatively (a leak in data of size 1e-30 is not hidden under an absolute 1e-10).
         dtype: ``"auto"`` (default) evaluates in float64: floating inputs are cast, and ``fn``'s state
             is promoted on a copy (an ``nn.Module`` is deep-copied and ``.to(float64)``-ed; a function,
             bound method or ``functools.partial`` gets its captured modules and floating tensors —
@@ -284,7 +297,9 @@ def assert_equivariant(
         fn, inputs, in_actions, out_action, group_sampler=group_sampler, trials=trials, dtype=dtype
     )
     tol, how = _judging_tolerance(r)
-    atol = tol.atol if atol is None else atol
+    # the default atol is for outputs near zero at unit data scale: data smaller than 1 scales it down,
+    # so a leak in data of size 1e-30 is not hidden under an absolute 1e-10
+    atol = tol.atol * min(1.0, max(r["scale"], r["input_scale"])) if atol is None else atol
     rtol = tol.rtol if rtol is None else rtol
     bound = atol + rtol * r["scale"]
     if not (r["error"] <= bound):  # also catches NaN
