@@ -137,3 +137,26 @@ def test_sqrtm_singular_psd_null_directions():
     err = float((sqrtm(A) - exact).abs().max())
     assert err <= 4 * float(torch.finfo(F64).eps) ** 0.5 * 3.0  # measured 0.22·√eps·‖A‖^½
     assert torch.isfinite(sqrtm(A, "sns")).all()
+
+
+def test_auto_on_cuda_never_returns_unconverged(monkeypatch):
+    """'auto' resolves to 'sns' on CUDA (simulated here); beyond its design condition number (1e6) or on
+    singular input it falls back to 'eig' instead of returning an unconverged root."""
+    import importlib
+
+    mod = importlib.import_module("geomrep.linalg.sqrtm")  # the module (the package exports the function)
+    monkeypatch.setattr(mod, "select_method", lambda A: "sns")
+    A = spd_with_cond(16, 1e9, batch=(2,), seed=1)
+    S_ref = np.stack([np.real(sl.sqrtm(a)) for a in A.numpy()])
+    R_ref = np.linalg.inv(S_ref)
+    assert rel_err(sqrtm_invsqrtm(A, "sns", check=True)[1], R_ref) > 0.1  # sns alone: unconverged
+    S, R = sqrtm_invsqrtm(A)  # "auto"
+    assert rel_err(S, S_ref) < 1e-12 and rel_err(R, R_ref) < 1e-6
+    assert rel_err(invsqrtm(A), R_ref) < 1e-6 and rel_err(sqrtm(A), S_ref) < 1e-12
+    # singular PSD and zero input: the matmul inverse root is infinite, the fallback returns eig's root
+    Z = torch.diag(torch.tensor([0.0, 1.0, 4.0], dtype=F64))
+    assert torch.allclose(sqrtm(Z), torch.diag(torch.tensor([0.0, 1.0, 2.0], dtype=F64)))
+    assert torch.equal(sqrtm(torch.zeros(2, 2)), torch.zeros(2, 2))
+    # well-conditioned input keeps the matmul result (no fallback)
+    B = spd_with_cond(8, 1e3, seed=2)
+    assert torch.equal(sqrtm(B), sqrtm(B, "sns"))
