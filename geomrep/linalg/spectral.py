@@ -312,10 +312,10 @@ def spectral_map(
         :func:`powm`, :func:`sqrtm_eig` use closed forms (≤ 2 eps relative).
 
     Raises:
-        TypeError: ``A`` is not a tensor with a real floating dtype.
+        TypeError: ``A`` is not a tensor with a real floating dtype, or ``f``/``df`` not callable.
         ValueError: ``A`` is not a batch of square matrices, has non-finite entries or is clearly
-            non-symmetric, or ``f``/``df`` are not callable. Under ``torch.compile`` the data checks
-            are async asserts on CPU (``RuntimeError``) and skipped on other devices.
+            non-symmetric. Under ``torch.compile`` the data checks are async asserts on CPU
+            (``RuntimeError``) and skipped on other devices.
 
     Example:
         >>> A = torch.diag(torch.tensor([1.0, 1.0, 2.0, 3.0], dtype=torch.float64)).requires_grad_()

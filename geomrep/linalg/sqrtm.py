@@ -16,6 +16,10 @@ method    algorithm                                                             
 
 Measured accuracy envelopes (relative Frobenius error vs the float64 root of the rounded input):
 ``benchmarks/results/linalg.md``; each method's module docstring states its envelope.
+
+Every method is scale-safe: inputs are normalised without forming squares of raw entries, so finite
+float32 matrices from ``1e-38`` to ``3e38`` work (``tests/linalg/test_validation.py``). float16 and
+bfloat16 are computed in float32 and cast back; empty batches ``(0, n, n)`` return empty results.
 """
 
 from __future__ import annotations
@@ -167,8 +171,13 @@ def sqrtm(
     ``λ_min → 0`` (``K_ij = 1/(√λ_i + √λ_j)``), infinite/NaN at singular ``A``.
 
     Raises:
-        ValueError: not a floating square batch, clearly non-symmetric (relative asymmetry above
-            ``√eps``), not positive semidefinite, or unknown ``method``.
+        TypeError: ``A`` not a tensor with a real floating dtype (int/bool/complex), ``method`` not a
+            string, ``cond``/``iters``/``degree`` of the wrong type.
+        ValueError: not a square batch ``(..., n, n)`` with n ≥ 1, non-finite entries, clearly
+            non-symmetric (relative asymmetry above ``√eps``), not positive semidefinite, unknown
+            ``method``, ``cond`` not a finite number ≥ 1, ``iters``/``degree`` not an integer ≥ 1.
+            Under ``torch.compile`` the data checks (finite, symmetric, definite) are async asserts
+            on CPU (``RuntimeError`` when the compiled code runs) and skipped on CUDA.
 
     Example:
         >>> A = torch.tensor([[5.0, 4.0], [4.0, 5.0]], dtype=torch.float64)
