@@ -81,7 +81,8 @@ def main(argv=None) -> None:
     axes[1].legend(fontsize=8)
     fig.tight_layout()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    fig.savefig(RESULTS / "linalg_error_vs_cond.png", dpi=80)
+    png = "linalg_error_vs_cond_quick.png" if args.quick else "linalg_error_vs_cond.png"
+    fig.savefig(RESULTS / png, dpi=80)  # --quick must not overwrite the full run's plot
     plt.close(fig)
 
     # ---------------------------------------------------------------- markdown
@@ -141,7 +142,7 @@ def main(argv=None) -> None:
         "Frobenius normalisation). All matmul-only methods use the scaled sign-iteration Lyapunov backward.",
         "`plain eigh` is the baseline's forward (no inverse root).",
         "",
-        "![error vs condition number](linalg_error_vs_cond.png)",
+        f"![error vs condition number]({png})",
         "",
         f"Total run time {time.perf_counter() - t_start:.0f} s.",
     ]
