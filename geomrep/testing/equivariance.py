@@ -267,8 +267,9 @@ def assert_equivariant(
             relatively (a leak in data of size 1e-30 is not hidden under an absolute 1e-10).
         dtype: ``"auto"`` (default) evaluates in float64: floating inputs are cast, and ``fn``'s state
             is promoted on a copy (an ``nn.Module`` is deep-copied and ``.to(float64)``-ed; a function,
-            bound method or ``functools.partial`` gets its captured modules and floating tensors —
-            closure cells, defaults, partial arguments — converted; globals are not). If that raises
+            bound method or ``functools.partial`` gets the modules and floating tensors it holds —
+            closure cells, defaults, partial arguments, module-level names its body reads — converted;
+            see :func:`~geomrep.testing.promotion.promote`). If that raises
             any exception, ``fn`` runs in its own dtype and a ``UserWarning`` says so. ``None`` keeps
             the inputs' dtype; a ``torch.dtype`` forces it (and raises if it cannot be used).
 

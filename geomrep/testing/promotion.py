@@ -3,8 +3,10 @@
 :func:`promote` returns a twin of ``fn`` that computes in ``dtype``: an ``nn.Module`` is deep-copied
 and converted; a bound method of a module becomes the same method of a converted copy; a
 ``functools.partial`` and a Python function have the modules and floating tensors they hold
-(closure cells, default arguments, partial arguments, also inside tuples/lists/dicts and nested
-closures) replaced by converted copies. Objects reached only through globals are not converted.
+(closure cells, default arguments, partial arguments, module-level names the function body reads,
+also inside tuples/lists/dicts and nested closures) replaced by converted copies; the converted
+function reads a copy of its globals dict, the original is untouched. Objects reached any other way
+(attributes of other objects, globals of the functions it calls) are not converted.
 
 It also reports which *constants* were rounded before the conversion: floating buffers and captured
 tensors whose dtype was less precise than ``dtype``. Parameters are not counted: an equivariant layer
@@ -91,7 +93,15 @@ def promote(fn, dtype: torch.dtype) -> Promotion:
 
 
 def _convert_function(fn: types.FunctionType, convert) -> types.FunctionType:
-    if not fn.__closure__ and not fn.__defaults__ and not fn.__kwdefaults__:
+    namespace = fn.__globals__
+    for name in fn.__code__.co_names:  # module-level modules/tensors the function body reads
+        value = fn.__globals__.get(name)
+        if isinstance(value, (torch.nn.Module, torch.Tensor)):
+            new = convert(value)
+            if new is not value:
+                namespace = dict(namespace) if namespace is fn.__globals__ else namespace
+                namespace[name] = new
+    if not fn.__closure__ and not fn.__defaults__ and not fn.__kwdefaults__ and namespace is fn.__globals__:
         return fn
     cells = None
     if fn.__closure__:
@@ -106,7 +116,7 @@ def _convert_function(fn: types.FunctionType, convert) -> types.FunctionType:
             cells.append(cell if new is value else types.CellType(new))
         cells = tuple(cells)
     defaults = tuple(convert(d) for d in fn.__defaults__) if fn.__defaults__ else fn.__defaults__
-    out = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, defaults, cells)
+    out = types.FunctionType(fn.__code__, namespace, fn.__name__, defaults, cells)
     out.__kwdefaults__ = {k: convert(v) for k, v in fn.__kwdefaults__.items()} if fn.__kwdefaults__ else None
     out.__dict__.update(fn.__dict__)
     out.__qualname__ = fn.__qualname__

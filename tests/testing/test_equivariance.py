@@ -112,7 +112,7 @@ def test_closure_over_float32_module_is_promoted_and_a_1e4_leak_fails():
     def leaky(v):  # breaks permutation equivariance at the 1e-4 level
         return lin(v) + 1e-4 * v[..., :1]
 
-    assert _perm_check(correct, x) == 0.0  # float64: exact
+    assert _perm_check(correct, x) < 1e-14  # float64: only the summation order differs
     with pytest.raises(AssertionError, match=r"judged in torch\.float64"):
         _perm_check(leaky, x)
     assert lin.weight.dtype == torch.float32  # the user's module is untouched
@@ -121,6 +121,26 @@ def test_closure_over_float32_module_is_promoted_and_a_1e4_leak_fails():
         _perm_check(partial, x)
     with pytest.raises(AssertionError, match="not equivariant"):  # a bound method of the module
         _perm_check(_LeakyForward(lin).leaky, x)
+
+
+_GLOBAL_LAYER = _symmetric_linear()  # a module-level float32 layer, read by the functions below
+
+
+def _global_correct(v):
+    return _GLOBAL_LAYER(v)
+
+
+def _global_leaky(v):
+    return _GLOBAL_LAYER(v) + 1e-4 * v[..., :1]
+
+
+def test_module_level_float32_layer_is_promoted_too(recwarn):
+    x = torch.randn(6, 4)
+    assert _perm_check(_global_correct, x) < 1e-14
+    with pytest.raises(AssertionError, match=r"judged in torch\.float64"):
+        _perm_check(_global_leaky, x)
+    assert not [w for w in recwarn if "equivariance check" in str(w.message)]  # no fallback needed
+    assert _GLOBAL_LAYER.weight.dtype == torch.float32 and globals()["_GLOBAL_LAYER"] is _GLOBAL_LAYER
 
 
 class _LeakyForward(torch.nn.Module):
