@@ -20,6 +20,7 @@ from torch.autograd.function import once_differentiable
 
 from ._checks import (
     check_cond,
+    check_finite,
     check_positive_definite,
     check_positive_eigenvalues,
     check_square_float,
@@ -169,6 +170,7 @@ def solve_lyapunov(A: torch.Tensor, C: torch.Tensor, method: str = "eig", *, con
             f"batch shapes of A {tuple(A.shape[:-2])} and C {tuple(C.shape[:-2])} do not broadcast"
         ) from exc
     check_symmetric(A, "A")
+    check_finite(C, "C")
     A = sym(A)
     n = A.shape[-1]
     A = A.expand(*batch, n, n)

@@ -205,8 +205,10 @@ def _generic_dd(L, F, df):
     dd = (fa - fb) / safe
     spread = fa.abs() + fb.abs() + dd.abs() * (a.abs() + b.abs())
     err_dd = eps * spread / gap.clamp_min(torch.finfo(L.dtype).tiny)
-    use_dd = (gap > 0) & (err_dd < err_quad) & torch.isfinite(dd)
-    return torch.where(use_dd, dd, gl3)
+    # quadrature at ties, where the divided difference is not finite, or where its bound is smaller
+    # (a NaN quadrature, e.g. f' undefined between the eigenvalues, never wins over a finite dd)
+    use_quad = (gap == 0) | ~torch.isfinite(dd) | (err_quad <= err_dd)
+    return torch.where(use_quad, gl3, dd)
 
 
 # A "spec" is (value, divided_difference): value(L) -> F, dd(L, F) -> K. Specs are plain functions

@@ -159,3 +159,10 @@ def test_compiled_checks_raise_on_cpu(fn):
 def test_spectral_map_needs_callables():
     with pytest.raises(TypeError, match="f and df must be callables"):
         spectral_map(torch.eye(2), torch.sin, None)
+
+
+def test_lyapunov_rhs_must_be_finite():
+    C = torch.eye(3)
+    C[0, 0] = float("inf")
+    with pytest.raises(ValueError, match="^C contains non-finite"):
+        solve_lyapunov(torch.eye(3), C)
