@@ -11,6 +11,7 @@ Pure torch (no torch-scatter): neighbours by :func:`radius_edges`, sums by ``ind
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 
@@ -167,14 +168,16 @@ def _mae(model, mols, mean, std) -> float:
 
 
 def rotation_invariance_error(model, mols, dtype=torch.float64, seed=0) -> float:
-    """``max |f(R·x) − f(x)|`` over molecules for a random orthogonal ``R`` (det −1 included)."""
+    """``max |f(R·x) − f(x)|`` over molecules for a random orthogonal ``R`` (det −1 included).
+
+    Evaluated on a copy of ``model`` converted to ``dtype``; ``model`` itself is not modified.
+    """
     gen = torch.Generator().manual_seed(seed)
     q, r = torch.linalg.qr(torch.randn(3, 3, generator=gen, dtype=torch.float64))
     rot = (q * torch.sign(torch.diagonal(r))).to(dtype)
-    m = model.to(dtype)
+    m = copy.deepcopy(model).to(dtype)  # the caller's model keeps its dtype
     b = collate(mols)
     with torch.no_grad():
         y = m(b["z"], b["pos"].to(dtype), b["batch"], b["n"])
         y_rot = m(b["z"], b["pos"].to(dtype) @ rot.T, b["batch"], b["n"])
-    model.float()
     return float((y - y_rot).abs().max())

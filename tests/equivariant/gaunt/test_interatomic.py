@@ -90,3 +90,12 @@ def test_molecules_without_edges_inside_the_cutoff(kind):
         atom = model.readout(h[:, :4]).squeeze(-1)
         expected = torch.stack([atom[:2].mean(), atom[2:].mean()])
     torch.testing.assert_close(pred.detach(), expected, atol=1e-6, rtol=0)
+
+
+def test_rotation_invariance_error_leaves_the_model_alone():
+    """It used to convert the caller's model to float64 and back to float32 (whatever it was before)."""
+    model = InteratomicModel("gaunt", channels=2, lmax=1, layers=1).double()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    assert rotation_invariance_error(model, _molecules(2), dtype=torch.float32) < 1e-4
+    assert all(p.dtype == torch.float64 for p in model.parameters())
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
