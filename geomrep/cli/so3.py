@@ -251,7 +251,9 @@ def _demo(outdir: Path, quick: bool) -> list[dict]:
 
 
 # ---------------------------------------------------------------------------------------------- benchmark
-def time_rotation_maps(n: int, dtype=torch.float32, repeats: int = 5, warmup: int = 1) -> list[dict]:
+def time_rotation_maps(
+    n: int, dtype=torch.float32, repeats: int = 5, warmup: int = 1, device: str | torch.device = "cpu"
+) -> list[dict]:
     """Forward+backward time (ms) of the 6D map, special Procrustes and the geodesic distance on ``n`` inputs.
 
     Ours vs roma: ``special_gramschmidt``, ``special_procrustes``, ``rotmat_geodesic_distance``;
@@ -261,10 +263,10 @@ def time_rotation_maps(n: int, dtype=torch.float32, repeats: int = 5, warmup: in
     import roma
 
     gen = torch.Generator().manual_seed(0)
-    x6 = torch.randn(n, 6, dtype=dtype, generator=gen)
-    M = torch.randn(n, 3, 3, dtype=dtype, generator=gen)
-    R1 = random_rotation(n, dtype=dtype, generator=gen)
-    R2 = random_rotation(n, dtype=dtype, generator=gen)
+    x6 = torch.randn(n, 6, dtype=dtype, generator=gen).to(device)
+    M = torch.randn(n, 3, 3, dtype=dtype, generator=gen).to(device)
+    R1 = random_rotation(n, dtype=dtype, generator=gen, device=device)
+    R2 = random_rotation(n, dtype=dtype, generator=gen, device=device)
 
     def fb(fn, *inputs):
         leaves = [t.clone().requires_grad_(True) for t in inputs]
@@ -288,8 +290,8 @@ def time_rotation_maps(n: int, dtype=torch.float32, repeats: int = 5, warmup: in
     )
     rows = []
     for name, ours, theirs in cases:
-        t_ours = time_fn(ours, warmup=warmup, repeats=repeats)
-        t_roma = time_fn(theirs, warmup=warmup, repeats=repeats)
+        t_ours = time_fn(ours, warmup=warmup, repeats=repeats, device=device)
+        t_roma = time_fn(theirs, warmup=warmup, repeats=repeats, device=device)
         rows.append(
             {
                 "map": name,
