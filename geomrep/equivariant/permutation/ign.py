@@ -91,12 +91,15 @@ class InvariantGraphNetwork(nn.Module):
         n: largest set/graph size (inputs are padded to it, with a mask).
         in_channels: input channels; hidden_channels: width; out_channels: outputs per input.
         num_layers: number of equivariant ``order → order`` layers (``>= 1``).
-        order: tensor order of the input and hidden layers (1 for sets, 2 for graphs).
+        order: tensor order of the hidden layers (1 for sets, 2 for graphs).
+        in_order: tensor order of the input (default ``order``); the first layer maps
+            ``in_order → order`` (e.g. a set of scalars lifted to order ``n − 1``, where A_n has its
+            ε maps).
         group: ``"symmetric"`` or ``"alternating"``.
         normalize: means instead of sums inside the layers (stable across graph sizes).
 
     Shapes:
-        ``x``: ``(batch, in_channels, n', …, n')`` (``order`` set axes), ``mask``: optional ``(batch, n')``
+        ``x``: ``(batch, in_channels, n', …, n')`` (``in_order`` set axes), ``mask``: optional ``(batch, n')``
         bool; output ``(batch, out_channels)``.
 
     Example:
@@ -114,6 +117,7 @@ class InvariantGraphNetwork(nn.Module):
         num_layers: int = 2,
         *,
         order: int = 2,
+        in_order: int | None = None,
         group: str = "symmetric",
         normalize: bool = True,
     ) -> None:
@@ -122,10 +126,16 @@ class InvariantGraphNetwork(nn.Module):
             raise ValueError(f"num_layers must be an int >= 1, got {num_layers!r}")
         if isinstance(order, bool) or not isinstance(order, int) or order < 1:
             raise ValueError(f"order must be an int >= 1, got {order!r}")
+        in_order = order if in_order is None else in_order
+        if isinstance(in_order, bool) or not isinstance(in_order, int) or in_order < 0:
+            raise ValueError(f"in_order must be an int >= 0, got {in_order!r}")
         widths = [in_channels] + [hidden_channels] * num_layers
+        orders = [in_order] + [order] * num_layers
         self.layers = nn.ModuleList(
-            PermutationEquivariantLinear(n, order, order, a, b, group=group, normalize=normalize)
-            for a, b in zip(widths[:-1], widths[1:])
+            PermutationEquivariantLinear(
+                n, orders[i], order, widths[i], widths[i + 1], group=group, normalize=normalize
+            )
+            for i in range(num_layers)
         )
         self.readout = PermutationEquivariantLinear(
             n, order, 0, hidden_channels, hidden_channels, group=group, normalize=normalize
