@@ -6,12 +6,18 @@
 - :mod:`.factor`: :class:`KappaStereographic` (a ``geoopt.Stereographic``);
 - :mod:`.product`: :class:`ProductSpace` (a ``geoopt.ProductManifold``);
 - :mod:`.ambient`: :func:`to_ambient` / :func:`from_ambient` (hyperboloid / sphere, isometric for every κ);
-- :mod:`.wrapped_normal`: :func:`wrapped_normal_sample`, :func:`wrapped_normal_log_prob`.
+- :mod:`.wrapped_normal`: :func:`wrapped_normal_sample`, :func:`wrapped_normal_log_prob`;
+- :mod:`.metrics`: :func:`graph_distances`, :func:`average_distortion`, :func:`mean_average_precision`;
+- :mod:`.embedding`: :func:`embed_graph` (Gu et al. 2019) → :class:`GraphEmbedding`;
+- :mod:`.curvature`: :func:`sectional_curvature`, :func:`delta_hyperbolicity`, :func:`suggest_signature`.
 """
 
 from . import stereographic
 from .ambient import from_ambient, to_ambient
+from .curvature import candidate_signatures, delta_hyperbolicity, sectional_curvature, suggest_signature
+from .embedding import GraphEmbedding, embed_graph
 from .factor import KappaStereographic
+from .metrics import adjacency_from_distances, average_distortion, graph_distances, mean_average_precision
 from .product import ProductSpace
 from .signature import Factor, format_signature, parse_signature
 from .wrapped_normal import wrapped_normal_log_prob, wrapped_normal_sample
@@ -27,4 +33,14 @@ __all__ = [
     "from_ambient",
     "wrapped_normal_sample",
     "wrapped_normal_log_prob",
+    "graph_distances",
+    "adjacency_from_distances",
+    "average_distortion",
+    "mean_average_precision",
+    "embed_graph",
+    "GraphEmbedding",
+    "sectional_curvature",
+    "delta_hyperbolicity",
+    "suggest_signature",
+    "candidate_signatures",
 ]

@@ -64,7 +64,10 @@ class ProductSpace(geoopt.ProductManifold):
     @property
     def signature(self) -> str:
         """The signature string with the *current* curvatures, e.g. ``"H2(-0.8)xE2"``."""
-        fs = [Factor(kind, float(m.k), d) for kind, m, d in zip(self.kinds, self.manifolds, self.dims)]
+        fs = []
+        for m, d in zip(self.manifolds, self.dims):
+            k = float(m.k.detach())
+            fs.append(Factor("H" if k < 0 else "S" if k > 0 else "E", k, d))
         return format_signature(fs)
 
     @property

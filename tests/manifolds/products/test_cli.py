@@ -1,0 +1,24 @@
+"""The products CLI checks pass in float32/float64 and the data loader reads Gu et al.'s graphs."""
+
+import os
+
+import pytest
+import torch
+
+from geomrep.cli import run_checks
+from geomrep.cli.products import load_graph
+
+
+def test_registered_checks_pass():
+    rows, ok = run_checks(["products.*"])
+    assert len(rows) == 4 and ok, rows
+
+
+@pytest.mark.skipif(not os.environ.get("GEOMREP_DATA"), reason="GEOMREP_DATA not set (real data absent)")
+def test_load_graph():
+    D = load_graph("phylo_tree")
+    assert D.shape == (344, 344) and float(D.max()) > 5
+    C = load_graph("cities")
+    assert C.shape == (312, 312) and torch.equal(C, C.T) and float(C.diagonal().abs().max()) == 0
+    with pytest.raises(ValueError, match="name"):
+        load_graph("nope")
