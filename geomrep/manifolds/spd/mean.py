@@ -233,10 +233,11 @@ def karcher_mean(
     in :math:`G`'s frame) a step is :math:`G \leftarrow G^{1/2} \exp(t\,T) G^{1/2}`, from the weighted
     arithmetic mean (or ``init``). The plain fixed point (``t = 1``) falls into a 2-cycle when the data
     are spread widely (condition numbers ≳ 1e3); here a step is accepted only where it decreases
-    :math:`\|T\|_F` (per batch entry), otherwise halved, and it grows back by 1.1 after each success.
-    Measured (n = 6, N = 10, float64): converges to :math:`\|T\|_F \approx` 1e-12 for κ ≤ 1e3 and to the
-    rounding floor (~1e-11 at κ = 1e6, ~3e-5 at κ = 1e12, where pyriemann's ``mean_riemann`` fails) in
-    30-45 steps.
+    :math:`\|T\|_F` (per batch entry), otherwise halved; after a success the next step size is a secant
+    estimate along the step (about :math:`1/h` for a Hessian eigenvalue :math:`h` where the plain step
+    overshoots). Measured (n = 6, N = 10, float64): converges to :math:`\|T\|_F \approx` 1e-12 for
+    κ ≤ 1e3 and to the rounding floor (~1e-11 at κ = 1e6, ~3e-5 at κ = 1e12, where pyriemann's
+    ``mean_riemann`` fails) in 14-33 gradient evaluations; float32 ~1e-5 at κ ≤ 1e3.
 
     Args:
         X: SPD matrices ``(..., N, n, n)``; the mean is over dim ``-3``.
@@ -320,8 +321,14 @@ def _karcher_descent(X, G, w, total, *, iters: int, tol: float | None, reduce: R
     r"""Riemannian gradient descent with step control for :func:`karcher_mean` (internal).
 
     Step :math:`G \leftarrow G^{1/2}\exp(t\,T)G^{1/2}`, accepted per batch entry when the gradient norm
-    :math:`\|T\|_F` decreases (then :math:`t \leftarrow \min(1, 1.1\,t)`), rejected otherwise
-    (:math:`t \leftarrow t/2`). Stops when every entry has :math:`\|T\|_F \le` ``tol`` or has stalled
+    :math:`\|T\|_F` decreases, rejected otherwise (:math:`t \leftarrow t/2`). After an accepted step
+    the next step size is the secant estimate along the step direction,
+    :math:`t \leftarrow t\,\|T\|^2 / (\|T\|^2 - \langle T', \Gamma T\rangle)` clamped to
+    :math:`[2^{-12}, 1]`, with :math:`T'` the new gradient and :math:`\Gamma T = O T O^\top`,
+    :math:`O = G'^{-1/2} G^{1/2} \exp(tT/2)` (orthogonal), the parallel transport of :math:`T` along the
+    step in whitened coordinates: where the plain fixed point overshoots (Hessian eigenvalues near 2,
+    gradients flipping sign) this picks :math:`t \approx 1/h`. Stops when every entry has
+    :math:`\|T\|_F \le` ``tol`` or has stalled
     (the gradient norm no longer decreases in working precision: step below ``2⁻¹²``, or three
     rejections in a row once ``‖T‖_F ≤ √eps``). Warns (``RuntimeWarning``) when ``iters`` steps end
     before that.
@@ -344,18 +351,27 @@ def _karcher_descent(X, G, w, total, *, iters: int, tol: float | None, reduce: R
         if tol is not None and not torch.compiler.is_compiling() and finished():
             done = True
             break
-        G_new = sym(Gh @ expm(t[..., None, None] * T, check=False) @ Gh)
+        Eh = expm((0.5 * t)[..., None, None] * T, check=False)  # exp(tT/2)
+        C = Gh @ Eh
+        G_new = sym(C @ C.mT)
         G_new = torch.where(torch.isfinite(G_new).all(dim=(-2, -1), keepdim=True), G_new, G)  # overflow
         Gh_new, Gih_new = sqrtm_invsqrtm(G_new, check=False)
         T_new = _karcher_gradient(X, Gih_new, w, total, reduce)
         gnorm_new = torch.linalg.matrix_norm(T_new)
         accept = gnorm_new < gnorm
+        # secant step size along the direction T (transported to the new whitened frame by O)
+        O = Gih_new @ C
+        phi = (T_new * (O @ T @ O.mT)).sum(dim=(-2, -1))
+        g2 = gnorm.square()
+        denom = g2 - phi
+        t_secant = torch.where(denom > 0, t * g2 / torch.where(denom > 0, denom, g2), t)
+        t_secant = torch.nan_to_num(t_secant, nan=0.5).clamp(_MIN_STEP, 1.0)
         a = accept[..., None, None]
         G = torch.where(a, G_new, G)
         Gh = torch.where(a, Gh_new, Gh)
         T = torch.where(a, T_new, T)
         gnorm = torch.where(accept, gnorm_new, gnorm)
-        t = torch.where(accept, (1.1 * t).clamp_max(1.0), 0.5 * t)
+        t = torch.where(accept, t_secant, 0.5 * t)
         rejected = torch.where(accept, torch.zeros_like(rejected), rejected + 1)
     if tol is not None and not done and not torch.compiler.is_compiling():
         if not finished():
