@@ -38,12 +38,14 @@ _LETTERS = string.ascii_lowercase
 
 class _Term(NamedTuple):
     index: int  # position in the weight's basis axis
-    expr: str  # einsum "OC,ZC<input letters>->ZO<propagated letters>"
+    reduction: int  # index into _Plan.reductions
     summed: int  # number of blocks summed over (input-only blocks)
 
 
 class _OutGroup(NamedTuple):
     terms: tuple[_Term, ...]
+    indices: tuple[int, ...]  # the terms' basis indices (weight columns mixed in one matmul)
+    propagated: int  # number of set axes of the mixed tensor u
     expr: str | None  # einsum embedding u (+ deltas) into the output pattern; None: a reshape
     num_deltas: int
     shape_code: tuple[bool, ...]  # per output position: full size (True) or broadcast (False)
@@ -55,6 +57,7 @@ class _Plan(NamedTuple):
     l: int  # noqa: E741
     group: str
     num_basis: int
+    reductions: tuple[tuple, ...]  # input-side programs: ("diag", d1, d2) / ("sum", dims) / ("perm", order)
     groups: tuple[_OutGroup, ...]
     extra_indices: tuple[int, ...]  # ε / jellyfish diagrams, applied densely
 
@@ -64,10 +67,40 @@ def _first_occurrence(labels) -> tuple[int, ...]:
     return tuple(seen.setdefault(b, len(seen)) for b in labels)
 
 
+def _reduction_program(in_lab: tuple[int, ...], propagated: list[int]) -> tuple:
+    """Ops taking ``x (Z, C, n^k)`` to ``(Z, C, n^p)`` indexed by the ``propagated`` blocks, in order."""
+    labels, steps = list(in_lab), []
+    while len(set(labels)) < len(labels):  # tie two positions of one block: a diagonal
+        i = next(i for i, b in enumerate(labels) if labels.index(b) != i)
+        j = labels.index(labels[i])
+        steps.append(("diag", 2 + j, 2 + i))  # torch.diagonal drops both dims, appends the diagonal
+        labels = [b for q, b in enumerate(labels) if q not in (i, j)] + [labels[i]]
+    summed = tuple(2 + q for q, b in enumerate(labels) if b not in propagated)
+    if summed:
+        steps.append(("sum", summed))
+        labels = [b for b in labels if b in propagated]
+    order = [labels.index(b) for b in propagated]
+    if order != sorted(order):
+        steps.append(("perm", (0, 1, *(2 + o for o in order))))
+    return tuple(steps)
+
+
+def _run_reduction(x: torch.Tensor, steps: tuple) -> torch.Tensor:
+    for op, *args in steps:
+        if op == "diag":
+            x = torch.diagonal(x, dim1=args[0], dim2=args[1])
+        elif op == "sum":
+            x = x.sum(dim=args[0])
+        else:
+            x = x.permute(args[0])
+    return x
+
+
 @functools.cache
 def _plan(n: int, k: int, l: int, group: str) -> _Plan:  # noqa: E741
     diagrams = basis_diagrams(n, k, l, group)
     grouped: dict[tuple, list[_Term]] = {}
+    reductions: dict[tuple, int] = {}
     extras = []
     for index, d in enumerate(diagrams):
         if d.kind != "partition":
@@ -76,13 +109,12 @@ def _plan(n: int, k: int, l: int, group: str) -> _Plan:  # noqa: E741
         out_lab, in_lab = d.labels[:l], d.labels[l:]
         propagated = [b for b in dict.fromkeys(out_lab) if b in in_lab]
         summed = len(set(in_lab) - set(out_lab))
-        expr = (
-            "OC,ZC" + "".join(_LETTERS[b] for b in in_lab) + "->ZO" + "".join(_LETTERS[b] for b in propagated)
-        )
+        program = _reduction_program(in_lab, propagated)
+        rid = reductions.setdefault(program, len(reductions))
         rel = _first_occurrence(out_lab)
         relabel = dict(zip(out_lab, rel))
         key = (rel, tuple(relabel[b] for b in propagated))
-        grouped.setdefault(key, []).append(_Term(index, expr, summed))
+        grouped.setdefault(key, []).append(_Term(index, rid, summed))
     groups = []
     for (rel, prop), terms in grouped.items():
         blocks: dict[int, list[int]] = {}
@@ -94,10 +126,12 @@ def _plan(n: int, k: int, l: int, group: str) -> _Plan:  # noqa: E741
             operands += [_LETTERS[positions[0]] + _LETTERS[q] for q in positions[1:]]
         out = "ZO" + "".join(_LETTERS[p] for p in range(l) if shape_code[p])
         expr = None if len(operands) == 1 and operands[0] == out else ",".join(operands) + "->" + out
-        groups.append(_OutGroup(tuple(terms), expr, len(operands) - 1, shape_code))
+        indices = tuple(t.index for t in terms)
+        groups.append(_OutGroup(tuple(terms), indices, len(prop), expr, len(operands) - 1, shape_code))
     # add the small (mostly broadcast) contributions first, the full-size ones last
     groups.sort(key=lambda g: sum(g.shape_code))
-    return _Plan(n, k, l, group, len(diagrams), tuple(groups), tuple(extras))
+    programs = tuple(sorted(reductions, key=reductions.get))
+    return _Plan(n, k, l, group, len(diagrams), programs, tuple(groups), tuple(extras))
 
 
 def extra_basis(n: int, k: int, l: int, group: str) -> torch.Tensor:  # noqa: E741
@@ -181,13 +215,21 @@ def _apply(x, weight, plan: _Plan, extras, size, mask, normalize):
         else:
             counts = mask.sum(dim=1).clamp(min=1).to(x.dtype)
             inv_size = (1.0 / counts).reshape(batch, *([1] * (l + 1)))
+    reduced: dict[int, torch.Tensor] = {}
+    channels_out = weight.shape[0]
     for g in plan.groups:
-        u = None
+        zs = []
         for t in g.terms:
-            v = torch.einsum(t.expr, weight[:, :, t.index], x)
+            if t.reduction not in reduced:
+                reduced[t.reduction] = _run_reduction(x, plan.reductions[t.reduction])
+            z = reduced[t.reduction]
             if normalize and t.summed:
-                v = v * inv_size.reshape(inv_size.shape[0], *([1] * (v.dim() - 1))) ** t.summed
-            u = v if u is None else u + v
+                z = z * inv_size.reshape(inv_size.shape[0], *([1] * (z.dim() - 1))) ** t.summed
+            zs.append(z.reshape(batch, x.shape[1], -1))
+        # one matmul mixes channels for every term of the group: (O, T·C) @ (Z, T·C, n^p)
+        z = zs[0] if len(zs) == 1 else torch.cat(zs, dim=1)
+        w = weight[:, :, list(g.indices)].permute(0, 2, 1).reshape(channels_out, -1)
+        u = torch.matmul(w, z).reshape(batch, channels_out, *([size] * g.propagated))
         if g.expr is not None:
             eye = torch.eye(size, dtype=x.dtype, device=x.device)
             u = torch.einsum(g.expr, u, *([eye] * g.num_deltas))
