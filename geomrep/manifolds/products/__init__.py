@@ -9,7 +9,8 @@
 - :mod:`.wrapped_normal`: :func:`wrapped_normal_sample`, :func:`wrapped_normal_log_prob`;
 - :mod:`.metrics`: :func:`graph_distances`, :func:`average_distortion`, :func:`mean_average_precision`;
 - :mod:`.embedding`: :func:`embed_graph` (Gu et al. 2019) → :class:`GraphEmbedding`;
-- :mod:`.curvature`: :func:`sectional_curvature`, :func:`delta_hyperbolicity`, :func:`suggest_signature`.
+- :mod:`.curvature`: :func:`sectional_curvature`, :func:`delta_hyperbolicity`, :func:`suggest_signature`;
+- :mod:`.mlr`: :class:`ProductMLR` (gyroplane logistic regression); :mod:`.kappa_gcn`: :class:`KappaGCNConv`.
 """
 
 from . import stereographic
@@ -17,7 +18,9 @@ from .ambient import from_ambient, to_ambient
 from .curvature import candidate_signatures, delta_hyperbolicity, sectional_curvature, suggest_signature
 from .embedding import GraphEmbedding, embed_graph
 from .factor import KappaStereographic
+from .kappa_gcn import KappaGCNConv, mobius_scalar_mul
 from .metrics import adjacency_from_distances, average_distortion, graph_distances, mean_average_precision
+from .mlr import ProductMLR, gyroplane_logits
 from .product import ProductSpace
 from .signature import Factor, format_signature, parse_signature
 from .wrapped_normal import wrapped_normal_log_prob, wrapped_normal_sample
@@ -43,4 +46,8 @@ __all__ = [
     "delta_hyperbolicity",
     "suggest_signature",
     "candidate_signatures",
+    "ProductMLR",
+    "gyroplane_logits",
+    "KappaGCNConv",
+    "mobius_scalar_mul",
 ]
