@@ -225,7 +225,7 @@ def _apply(x, weight, plan: _Plan, extras, size, mask, normalize):
             z = reduced[t.reduction]
             if normalize and t.summed:
                 z = z * inv_size.reshape(inv_size.shape[0], *([1] * (z.dim() - 1))) ** t.summed
-            zs.append(z.reshape(batch, x.shape[1], -1))
+            zs.append(z.reshape(batch, x.shape[1], size**g.propagated))
         # one matmul mixes channels for every term of the group: (O, T·C) @ (Z, T·C, n^p)
         z = zs[0] if len(zs) == 1 else torch.cat(zs, dim=1)
         w = weight[:, :, list(g.indices)].permute(0, 2, 1).reshape(channels_out, -1)
@@ -238,7 +238,7 @@ def _apply(x, weight, plan: _Plan, extras, size, mask, normalize):
     if plan.extra_indices and size == n:
         dense = extras.to(dtype=x.dtype, device=x.device)
         w = weight[:, :, list(plan.extra_indices)]
-        ye = torch.einsum("ZCJ,eIJ,OCe->ZOI", x.reshape(batch, x.shape[1], -1), dense, w)
+        ye = torch.einsum("ZCJ,eIJ,OCe->ZOI", x.reshape(batch, x.shape[1], size**plan.k), dense, w)
         ye = ye.reshape(batch, weight.shape[0], *([size] * l))
         if mask is not None:  # the ε maps belong to sets of exactly n elements
             full = (mask.sum(dim=1) == n).to(x.dtype).reshape(batch, *([1] * (l + 1)))

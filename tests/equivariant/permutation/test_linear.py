@@ -159,9 +159,10 @@ def test_state_dict_round_trip_and_dtypes():
 
 
 def test_empty_batch_and_empty_sets():
+    for group in ("symmetric", "alternating"):
+        out = _layer(4, 2, 1, group)(torch.zeros(0, 3, 4, 4, dtype=torch.float64))
+        assert out.shape == (0, 4, 4)
     layer = _layer(4, 2, 1, "symmetric")
-    out = layer(torch.zeros(0, 3, 4, 4, dtype=torch.float64))
-    assert out.shape == (0, 4, 4)
     mask = torch.zeros(2, 4, dtype=torch.bool)  # two empty (fully padded) sets
     out = layer(torch.randn(2, 3, 4, 4, dtype=torch.float64), mask)
     assert out.shape == (2, 4, 4) and torch.all(out == 0)
