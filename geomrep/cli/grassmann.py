@@ -122,6 +122,7 @@ def train_classifier(
     scale: float = 10.0,
     batch_size: int = 64,
     seed: int = 0,
+    basis_optimizer: str = "grassmann_sgd",
 ) -> dict:
     """Train ``SmallCNN`` + a head with SGD (momentum 0.9, weight decay 5e-4, cosine schedule).
 
@@ -134,6 +135,9 @@ def train_classifier(
     Args:
         head_kind: ``"softmax"`` or ``k``.
         data: ``{"train": (x, y), "test": (x, y)}``.
+        basis_optimizer: for a Grassmann head, ``"grassmann_sgd"`` (default), or geoopt's
+            ``"riemannian_sgd"`` (momentum 0.9) / ``"riemannian_adam"``, each at ``basis_lr`` with its own
+            cosine schedule.
 
     Returns:
         dict with ``model`` (``nn.Sequential(body, head)``), ``test_acc``, per-epoch ``train_loss``,
@@ -150,7 +154,21 @@ def train_classifier(
     opt = torch.optim.SGD(body_params, lr=lr, momentum=0.9, weight_decay=5e-4)
     steps = epochs * math.ceil(len(ytr) / batch_size)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
-    head_opt = GrassmannSGD(head.parameters(), lr=basis_lr, follow=opt) if head_kind != "softmax" else None
+    head_opt, head_sched = None, None
+    if head_kind != "softmax":
+        if basis_optimizer == "grassmann_sgd":
+            head_opt = GrassmannSGD(head.parameters(), lr=basis_lr, follow=opt)
+        elif basis_optimizer == "riemannian_sgd":
+            head_opt = geoopt.optim.RiemannianSGD(head.parameters(), lr=basis_lr, momentum=0.9)
+        elif basis_optimizer == "riemannian_adam":
+            head_opt = geoopt.optim.RiemannianAdam(head.parameters(), lr=basis_lr)
+        else:
+            raise ValueError(
+                "basis_optimizer must be grassmann_sgd, riemannian_sgd or riemannian_adam, "
+                f"got {basis_optimizer!r}"
+            )
+        if basis_optimizer != "grassmann_sgd":
+            head_sched = torch.optim.lr_scheduler.CosineAnnealingLR(head_opt, steps)
     gen = torch.Generator().manual_seed(seed)
     losses = []
     for _ in range(epochs):
@@ -168,6 +186,8 @@ def train_classifier(
             if head_opt is not None:
                 head_opt.step()
             sched.step()
+            if head_sched is not None:
+                head_sched.step()
             total += float(loss.detach()) * len(idx)
         losses.append(total / len(ytr))
     xte, yte = data["test"]

@@ -1,16 +1,21 @@
 r"""Training Grassmann parameters: the GCR update (:class:`GrassmannSGD`), weight-decay-free groups.
 
-Which optimizer when (measured in ``tutorials/grassmann_heads.ipynb`` and ``benchmarks/bench_grassmann.py``):
+Which optimizer when. Measured (``geomrep.cli.grassmann.train_classifier``, the tutorial's small CNN,
+Grassmann head k = 8, bases at lr 0.05 with momentum 0.9 or Adam at lr 0.01/0.002, 3 seeds): on the
+MNIST-t10k split (3 epochs) GrassmannSGD reached 0.921 ± 0.023 test accuracy, RiemannianAdam 0.898 ± 0.034
+(both lrs within 0.003) and RiemannianSGD 0.856 ± 0.065; on scikit-learn digits (6 epochs) all three were
+within 0.003 (0.975–0.978). Step cost: see ``benchmarks/bench_grassmann.py``.
 
 - :class:`GrassmannSGD` is the paper's update: a heavy-ball buffer of *Euclidean* gradients, re-projected
   onto the tangent space at every step, an exact geodesic step, QR every ``qr_every`` steps and never any
-  weight decay on the bases. Use it for the bases next to any body optimizer (SGD, AdamW, LAMB), with its
-  own learning rate (effective 0.1–0.3 in the paper) that follows the body's scheduler through ``follow=``.
+  weight decay on the bases. The default choice: use it for the bases next to any body optimizer (SGD,
+  AdamW, LAMB), with its own learning rate (effective 0.1–0.3 in the paper; 0.05 in our small runs) that
+  follows the body's scheduler through ``follow=``.
 - ``geoopt.optim.RiemannianSGD`` / ``RiemannianAdam`` work on :class:`Grassmann` parameters too (they use
   its QR retraction and projection transport). Build their parameter groups with
   :func:`manifold_param_groups`: geoopt applies *Euclidean* weight decay to manifold parameters, which
-  GCR deliberately avoids. RiemannianAdam's per-entry scaling is not invariant under ``S ↦ SQ``; prefer
-  it only when the whole model already trains with Adam and one optimizer is wanted.
+  GCR deliberately avoids. RiemannianAdam's per-entry scaling is not invariant under ``S ↦ SQ``; use the
+  geoopt optimizers when one optimizer for the whole model is wanted (Adam was the closer of the two).
 """
 
 from __future__ import annotations
