@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from . import gaunt, graphs, grassmann, linalg, products, so3, spd  # noqa: F401  (registration side effects)
+from . import gaunt, graphs, grassmann, linalg, permutation, products, so3, spd  # noqa: F401  (registration side effects)
 from .registry import REGISTRY, Registry
 from .table import format_table
 

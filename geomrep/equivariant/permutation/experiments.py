@@ -119,10 +119,12 @@ class GINClassifier(nn.Module):
 
 def _match_gin_width(in_channels: int, out_channels: int, target: int, num_layers: int) -> int:
     best, best_gap = 1, None
-    for width in range(1, 512):
-        gap = abs(count_parameters(GINClassifier(in_channels, width, out_channels, num_layers)) - target)
-        if best_gap is None or gap < best_gap:
-            best, best_gap = width, gap
+    for width in range(1, 1024):  # the count grows with the width: stop once past the target
+        count = count_parameters(GINClassifier(in_channels, width, out_channels, num_layers))
+        if best_gap is None or abs(count - target) < best_gap:
+            best, best_gap = width, abs(count - target)
+        if count > target:
+            break
     return best
 
 
