@@ -31,11 +31,11 @@ def test_distance_vs_pyriemann(n, cond):
     Y = random_spd(N, n=n, cond=cond, seed=2)
     d = bw_distance(X, Y)
     ref = np.array([distance_wasserstein(a, b) for a, b in zip(np64(X), np64(Y))])
-    np.testing.assert_allclose(d.numpy(), ref, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(d.numpy(), ref, rtol=1e-10, atol=1e-12)
     d2 = bw_distance(X, Y, squared=True)
-    np.testing.assert_allclose(d2.numpy(), ref**2, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(d2.numpy(), ref**2, rtol=1e-10, atol=1e-12)
     # symmetry, identity of indiscernibles
-    torch.testing.assert_close(bw_distance(Y, X), d, rtol=1e-8, atol=1e-10)
+    torch.testing.assert_close(bw_distance(Y, X), d, rtol=1e-10, atol=1e-12)
     assert float(bw_distance(X, X).abs().max()) < 1e-6
 
 
@@ -53,11 +53,11 @@ def test_log_exp_vs_pyriemann(n):
     X = random_spd(N, n=n, cond=100.0, seed=4)
     V = bw_log(P, X)
     ref = np.stack([log_map_wasserstein(x, np64(P)) for x in np64(X)])
-    np.testing.assert_allclose(V.numpy(), ref, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(V.numpy(), ref, rtol=1e-10, atol=1e-12)
     U = random_sym(N, n=n, seed=5, scale=0.1)
     E = bw_exp(P, U)
     ref_e = np.stack([exp_map_wasserstein(u, np64(P)) for u in np64(U)])
-    np.testing.assert_allclose(E.numpy(), ref_e, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(E.numpy(), ref_e, rtol=1e-11, atol=1e-13)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
@@ -78,14 +78,14 @@ def test_identity_closed_forms():
     torch.testing.assert_close(bw_exp(eye, V), (eye + V / 2) @ (eye + V / 2), rtol=1e-12, atol=1e-12)
     X = random_spd(N, n=4, seed=10)
     Xh = torch.from_numpy(np.stack([sla.sqrtm(x).real for x in np64(X)]))
-    torch.testing.assert_close(bw_log(eye, X), 2 * Xh - 2 * eye, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(bw_log(eye, X), 2 * Xh - 2 * eye, rtol=1e-12, atol=1e-12)
 
 
 def test_norm_of_log_is_distance():
     P = random_spd(n=5, cond=20.0, seed=11)
     X = random_spd(N, n=5, cond=20.0, seed=12)
     V = bw_log(P, X)
-    torch.testing.assert_close(bw_inner(P, V, V), bw_distance(P, X, squared=True), rtol=1e-9, atol=1e-11)
+    torch.testing.assert_close(bw_inner(P, V, V), bw_distance(P, X, squared=True), rtol=1e-12, atol=1e-14)
 
 
 def test_inner_vs_scipy_lyapunov():
@@ -96,8 +96,8 @@ def test_inner_vs_scipy_lyapunov():
     for u, v in zip(np64(U), np64(V)):
         L = sla.solve_continuous_lyapunov(np64(P), u)  # P L + L P = U
         ref.append(0.5 * np.trace(L @ v))
-    np.testing.assert_allclose(bw_inner(P, U, V).numpy(), np.array(ref), rtol=1e-9, atol=1e-12)
-    torch.testing.assert_close(bw_inner(P, U, V), bw_inner(P, V, U), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(bw_inner(P, U, V).numpy(), np.array(ref), rtol=1e-12, atol=1e-15)
+    torch.testing.assert_close(bw_inner(P, U, V), bw_inner(P, V, U), rtol=1e-13, atol=1e-15)
 
 
 @pytest.mark.parametrize("t", [0.0, 0.3, 1.0])
@@ -106,7 +106,7 @@ def test_geodesic_vs_pyriemann(t):
     B = random_spd(N, n=6, cond=100.0, seed=17)
     G = bw_geodesic(A, B, t)
     ref = np.stack([geodesic_wasserstein(a, b, t) for a, b in zip(np64(A), np64(B))])
-    np.testing.assert_allclose(G.numpy(), ref, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(G.numpy(), ref, rtol=1e-11, atol=1e-13)
 
 
 def test_geodesic_is_constant_speed():
@@ -119,7 +119,7 @@ def test_geodesic_is_constant_speed():
     # tensor t broadcast over the batch, and the geodesic equals Exp_A(t Log_A B)
     ts = torch.tensor([0.1, 0.5], dtype=torch.float64)
     G = bw_geodesic(A.expand(2, 5, 5), B.expand(2, 5, 5), ts)
-    torch.testing.assert_close(G, bw_exp(A, ts[:, None, None] * bw_log(A, B)), rtol=1e-9, atol=1e-11)
+    torch.testing.assert_close(G, bw_exp(A, ts[:, None, None] * bw_log(A, B)), rtol=1e-12, atol=1e-14)
 
 
 def test_transport_isometry_and_inverse():
@@ -127,13 +127,13 @@ def test_transport_isometry_and_inverse():
     V = random_sym(N, n=6, seed=21)
     T = bw_transport_to_identity(P, V)
     eye = torch.eye(6, dtype=torch.float64)
-    torch.testing.assert_close(bw_inner(eye, T, T), bw_inner(P, V, V), rtol=1e-10, atol=1e-12)
-    torch.testing.assert_close(bw_transport_from_identity(P, T), V, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(bw_inner(eye, T, T), bw_inner(P, V, V), rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(bw_transport_from_identity(P, T), V, rtol=1e-11, atol=1e-13)
     # commuting closed form: P diagonal -> entrywise scaling
     d = torch.tensor([0.5, 1.0, 2.0, 4.0], dtype=torch.float64)
     W = random_sym(n=4, seed=22)
     K = torch.sqrt(2 / (d[:, None] + d[None, :]))
-    torch.testing.assert_close(bw_transport_to_identity(torch.diag(d), W), K * W, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(bw_transport_to_identity(torch.diag(d), W), K * W, rtol=1e-13, atol=1e-13)
 
 
 def test_transport_log_at_identity():
@@ -141,7 +141,7 @@ def test_transport_log_at_identity():
     P = random_spd(n=5, cond=30.0, seed=23)
     eye = torch.eye(5, dtype=torch.float64)
     torch.testing.assert_close(
-        bw_transport_to_identity(P, bw_log(P, eye)), -bw_log(eye, P), rtol=1e-9, atol=1e-11
+        bw_transport_to_identity(P, bw_log(P, eye)), -bw_log(eye, P), rtol=1e-10, atol=1e-12
     )
 
 
