@@ -59,7 +59,7 @@ def _rel(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 # ---------------------------------------------------------------------------------------------- checks
-_TOL = {torch.float32: 5e-4, torch.float64: 1e-9}
+_TOL = {torch.float32: 1e-4, torch.float64: 1e-12}  # ~30x / ~150x the measured error
 
 
 @register_check("spd.exp_log", tol=_TOL, description="Exp_P(Log_P X) == X (BW, κ = 100, n = 6)")
@@ -87,7 +87,7 @@ def _check_gbw_isometry(dtype, gen):
 
 @register_check(
     "spd.bn_congruence",
-    tol={torch.float32: 5e-4, torch.float64: 1e-9},
+    tol={torch.float32: 1e-4, torch.float64: 1e-12},
     description="SPDBatchNorm (B = M = I, θ = 0.5) commutes with X ↦ QXQᵀ (relative error)",
 )
 def _check_bn_congruence(dtype, gen):
@@ -102,7 +102,7 @@ def _check_bn_congruence(dtype, gen):
 
 @register_check(
     "spd.bw_mean_stationary",
-    tol={torch.float32: 1e-4, torch.float64: 1e-10},
+    tol={torch.float32: 5e-5, torch.float64: 1e-12},
     description="‖Σ Log_S X_i‖ / ‖X‖ at the fixed-point BW barycenter S",
 )
 def _check_bw_mean(dtype, gen):
