@@ -105,3 +105,13 @@ def test_non_spd_base_point_and_non_symmetric_vector_raise(f):
         f(eye, torch.triu(torch.ones(3, 3, dtype=torch.float64)))
     with pytest.raises(ValueError, match="P must be finite"):
         f(torch.full((3, 3), float("nan"), dtype=torch.float64), eye)
+
+
+def test_compiles_without_graph_breaks_forward_and_backward_at_a_tie():
+    P = POINTS["diag(1,1,2)"]()
+    V = random_sym(n=3, seed=1)
+    compiled = torch.compile(bw_transport_to_identity, backend="aot_eager", fullgraph=True)
+    Pc, Pe = P.clone().requires_grad_(), P.clone().requires_grad_()
+    compiled(Pc, V).square().sum().backward()
+    bw_transport_to_identity(Pe, V).square().sum().backward()
+    torch.testing.assert_close(Pc.grad, Pe.grad, rtol=1e-14, atol=1e-14)
