@@ -199,6 +199,7 @@ def train_rotation_regressor(
     batch: int = 64,
     lr: float = 1e-3,
     seed: int = 0,
+    width: int = 128,
     loss: nn.Module | None = None,
 ) -> SiamesePointNet:
     """Train a :class:`SiamesePointNet` on fresh Haar-random rotations every step (Adam, cosine decay).
@@ -207,11 +208,12 @@ def train_rotation_regressor(
         representation: the head's rotation representation.
         pos, feats: the reference cloud ``(N, 3)`` and its per-point features ``(N, F)``.
         steps, batch, lr, seed: optimisation settings; ``seed`` fixes the initialisation and the rotations.
+        width: width of the point and global features of the :class:`SiamesePointNet`.
         loss: a loss ``(R_pred, R_true) -> scalar`` (default :class:`GeodesicLoss`).
     """
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed + 1000)
-    model = SiamesePointNet(representation, in_features=feats.shape[-1])
+    model = SiamesePointNet(representation, in_features=feats.shape[-1], width=width)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     loss = loss if loss is not None else GeodesicLoss()
