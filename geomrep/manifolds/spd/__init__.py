@@ -8,6 +8,10 @@
 - :mod:`.layers`: :class:`BiMap`, :class:`ReEig`, :class:`LogEig`, :class:`CovPool`;
 - :mod:`.batchnorm`: :class:`SPDBatchNorm` (GBW/BW/AIM), :func:`convert_sync_spd_batchnorm`;
 - :mod:`.reference`: :func:`gbw_batchnorm_reference`, the per-matrix loop twin (benchmark baseline).
+
+Inputs: float32/float64 only (``TypeError`` otherwise); every matrix argument is validated the same way
+(finite, symmetric, SPD or PSD as the function needs), and errors name the user's argument and report
+that matrix's own smallest eigenvalue (:mod:`._checks`). Data checks are skipped under ``torch.compile``.
 """
 
 from .batchnorm import SPDBatchNorm, convert_sync_spd_batchnorm

@@ -18,7 +18,7 @@ from collections.abc import Callable
 import torch
 
 from ...linalg import expm, logm, sqrtm, sqrtm_invsqrtm, sym
-from ._checks import check_spd, check_square
+from ._checks import check_finite, check_spd, check_square
 
 __all__ = ["bw_mean", "karcher_mean", "arithmetic_mean"]
 
@@ -125,9 +125,10 @@ def arithmetic_mean(
         ``(..., n, n)``.
 
     Raises:
-        ValueError: negative, NaN or all-zero weights; no matrices (``N = 0``), bad shapes.
+        ValueError: non-finite ``X``; negative, NaN or all-zero weights; no matrices (``N = 0``), bad shapes.
     """
     w, total, reduce = _prepare(X, weights, reduce)
+    check_finite(X, "X")
     return reduce((w * X).sum(dim=-3)) / total
 
 

@@ -139,6 +139,8 @@ def test_bad_weights_and_empty_batches_raise_clear_errors(mean):
         mean(X, torch.tensor([1.0, -1.0, 1.0, 1.0], dtype=torch.float64))
     with pytest.raises(TypeError, match="weights must have a real dtype"):
         mean(X, torch.ones(4, dtype=torch.bool))
+    with pytest.raises(ValueError, match=r"X must be finite; X\[4\] contains NaN"):
+        mean(torch.cat([X, torch.full((1, 3, 3), float("nan"), dtype=torch.float64)]))
     # an empty *outer* batch is fine: an empty result
     assert mean(X[None, :, :, :][:0]).shape == (0, 3, 3)
     # integer weights are accepted and normalised
