@@ -96,6 +96,27 @@ def test_exp_degenerate_tangents():
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("length", [1e-6, 2.5, 12.0, 60.0])
+def test_exp_long_and_short_geodesics(dtype, length):
+    """Scaling and squaring of the k×k functions: still the SVD formula for ‖U‖ from 1e-6 to 60 rad."""
+    X = random_bases(4, 9, 3, seed=23, dtype=dtype)
+    U = horizontal(X, seed=24, scale=length)
+    got = grassmann_exp(X, U).double()
+    bound = (8 if dtype == torch.float32 else 40) * torch.finfo(dtype).eps * max(1.0, length)
+    torch.testing.assert_close(got, exp_svd_ref(X, U), atol=bound, rtol=0)
+
+
+def test_gradcheck_exp_with_doubling_steps():
+    X = random_bases(6, 2, seed=25)
+    U = horizontal(X, seed=26, scale=3.0)  # ‖UᵀU‖∞ > 1: two doubling steps
+
+    def f(X, U):
+        return grassmann_exp(X, U, check=False)
+
+    assert_gradcheck(f, (X, U))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_log_matches_tan_formula_and_inverts_exp(dtype):
     X = random_bases(8, 3, seed=12, dtype=dtype)
     Y = random_bases(8, 3, seed=13, dtype=dtype)
