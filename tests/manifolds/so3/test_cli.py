@@ -1,5 +1,6 @@
 """The so3 CLI registrations: checks pass (and a broken map fails them), the benchmark's rows, the model."""
 
+import pytest
 import torch
 
 from geomrep.cli import run_checks
@@ -50,3 +51,14 @@ def test_siamese_pointnet_shapes_and_invariance_to_point_order():
     torch.testing.assert_close(model(pos[perm], (pos @ R.mT)[:, perm], feats[perm]), out)
     err = cli_so3.evaluate_rotation_regressor(model, pos, feats, R)
     assert err.shape == (4,) and bool(((err >= 0) & (err <= 180)).all())
+
+
+def test_siamese_concat_pool_and_validation():
+    pos = torch.randn(7, 3)
+    feats = torch.zeros(7, 5)
+    model = cli_so3.SiamesePointNet("6d", width=16, pool="concat", num_points=7)
+    assert model(pos, pos[None].expand(3, 7, 3), feats).shape == (3, 3, 3)
+    with pytest.raises(ValueError, match="num_points"):
+        cli_so3.SiamesePointNet("6d", pool="concat")
+    with pytest.raises(ValueError, match="pool must be"):
+        cli_so3.SiamesePointNet("6d", pool="mean")
