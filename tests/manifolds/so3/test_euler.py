@@ -3,6 +3,7 @@
 import math
 
 import pytest
+import roma
 import torch
 from scipy.spatial.transform import Rotation
 
@@ -64,3 +65,12 @@ def test_compiles():
     assert_compiles(
         lambda a: euler_to_matrix(a, "ZYX"), torch.randn(4, 3), backend="aot_eager", fullgraph=True
     )
+
+
+@pytest.mark.parametrize("seq", ["XYZ", "ZYZ", "xzy", "yxy"])
+def test_matches_roma(seq):
+    """roma follows scipy's conventions (upper case intrinsic, lower case extrinsic): a second reference."""
+    R = scipy_rotations(100, seed=5)
+    torch.testing.assert_close(matrix_to_euler(R, seq), roma.rotmat_to_euler(seq, R), atol=1e-10, rtol=0)
+    ang = matrix_to_euler(R, seq)
+    torch.testing.assert_close(euler_to_matrix(ang, seq), roma.euler_to_rotmat(seq, ang), atol=1e-13, rtol=0)

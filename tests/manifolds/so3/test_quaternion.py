@@ -51,6 +51,9 @@ def test_round_trip_and_canonical_sign():
     assert bool((q[:, 0] > 0).all())
     torch.testing.assert_close(quaternion_to_matrix(q), R, atol=1e-14, rtol=0)
     torch.testing.assert_close(canonical_quaternion(-q), q)
+    q_roma = roma.rotmat_to_unitquat(R)  # xyzw, sign not canonical
+    q_roma = q_roma * torch.where(q_roma[:, 3:] < 0, -1.0, 1.0).double()
+    torch.testing.assert_close(matrix_to_quaternion(R, "xyzw"), q_roma, atol=1e-14, rtol=0)
     qx = torch.tensor([[0.0, -0.6, 0.8, 0.0], [0.0, 0.0, -1.0, 0.0]], dtype=torch.float64)
     torch.testing.assert_close(canonical_quaternion(qx), -qx)  # w = 0: first non-zero of x, y, z positive
 
