@@ -204,6 +204,11 @@ def embed_graph(
             dp = space.dist(points[i], points[j])
             dg = D[i, j]
         value = _pair_loss(dp / (log_s.exp() * dg), loss)
+        if not torch.isfinite(value):
+            raise FloatingPointError(
+                f"embed_graph: the loss became {float(value.detach())} at step {len(history)} "
+                f"({space.signature}); lower lr (now {lr}) or use float64"
+            )
         value.backward()
         opt.step()
         if curv:  # keep each factor's kind (H stays H), and points inside a ball that may have shrunk

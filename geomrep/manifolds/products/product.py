@@ -17,8 +17,9 @@ __all__ = ["ProductSpace"]
 
 
 def _safe_sqrt(s: torch.Tensor) -> torch.Tensor:
-    pos = s > 0
-    return torch.where(pos, torch.where(pos, s, torch.ones_like(s)).sqrt(), torch.zeros_like(s))
+    """√s with a zero gradient at s = 0 (NaN stays NaN)."""
+    zero = s == 0
+    return torch.where(zero, torch.zeros_like(s), torch.where(zero, torch.ones_like(s), s).sqrt())
 
 
 class ProductSpace(geoopt.ProductManifold):

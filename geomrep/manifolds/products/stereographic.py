@@ -127,6 +127,20 @@ def project(x: torch.Tensor, k) -> torch.Tensor:
     return torch.where(out, x * (safe_bound / safe_norm), x)
 
 
+def _mobius_den(x: torch.Tensor, y: torch.Tensor, x2: torch.Tensor, y2: torch.Tensor, k) -> torch.Tensor:
+    """1 − 2κ⟨x,y⟩ + κ²‖x‖²‖y‖², evaluated without cancellation near the hyperbolic boundary.
+
+    It equals (1 + κ‖x‖‖y‖)² − 2κ s with s = ‖x‖‖y‖ + ⟨x,y⟩ = ‖ ‖y‖x + ‖x‖y ‖² / (2‖x‖‖y‖) ≥ 0: for κ < 0
+    both terms are non-negative (the naive sum of 1 and −2κ⟨x,y⟩ cancels to rounding noise when
+    x ≈ −y/(κ‖y‖²), e.g. near-boundary points on opposite sides). Keepdim ``(..., 1)``.
+    """
+    tiny = torch.finfo(x.dtype).tiny
+    nx, ny = x2.clamp_min(tiny).sqrt(), y2.clamp_min(tiny).sqrt()  # finite gradients at x = 0 or y = 0
+    nxy = nx * ny
+    s = (ny * x + nx * y).pow(2).sum(-1, keepdim=True) / (2 * nxy).clamp_min(tiny)
+    return ((1 + k * nxy) ** 2 - 2 * k * s).clamp_min(torch.finfo(x.dtype).tiny)
+
+
 def mobius_add(x: torch.Tensor, y: torch.Tensor, k) -> torch.Tensor:
     r"""Möbius (gyro-)addition :math:`x \oplus_\kappa y` (formula in the module docstring), ``(..., d)``."""
     k = _as_k(k, x)
@@ -134,8 +148,7 @@ def mobius_add(x: torch.Tensor, y: torch.Tensor, k) -> torch.Tensor:
     x2 = x.pow(2).sum(-1, keepdim=True)
     y2 = y.pow(2).sum(-1, keepdim=True)
     num = (1 - 2 * k * xy - k * y2) * x + (1 + k * x2) * y
-    den = 1 - 2 * k * xy + k * k * x2 * y2
-    return num / den.clamp_min(torch.finfo(x.dtype).tiny)
+    return num / _mobius_den(x, y, x2, y2, k)
 
 
 def gyration(u: torch.Tensor, v: torch.Tensor, w: torch.Tensor, k) -> torch.Tensor:
@@ -154,8 +167,7 @@ def gyration(u: torch.Tensor, v: torch.Tensor, w: torch.Tensor, k) -> torch.Tens
     v2 = v.pow(2).sum(-1, keepdim=True)
     a = -k * k * uw * v2 - k * vw + 2 * k * k * uv * vw
     b = -k * k * vw * u2 + k * uw
-    d = 1 - 2 * k * uv + k * k * u2 * v2
-    return w + 2 * (a * u + b * v) / d.clamp_min(torch.finfo(w.dtype).tiny)
+    return w + 2 * (a * u + b * v) / _mobius_den(u, v, u2, v2, k)
 
 
 def _dist_from_parts(
@@ -163,8 +175,8 @@ def _dist_from_parts(
 ) -> torch.Tensor:
     """Distance from ‖x−y‖², ‖x‖², ‖y‖² (all ``(...)``); 0 (with zero gradient) where ‖x−y‖ = 0."""
     dtype = diff2.dtype
-    nz = diff2 > 0
-    diff2 = torch.where(nz, diff2, torch.ones_like(diff2))
+    zero = diff2 == 0  # (NaN inputs stay NaN)
+    diff2 = torch.where(zero, torch.ones_like(diff2), diff2)
     ax = 1 + k * x2
     ay = 1 + k * y2
     den = (ax * ay - k * diff2).clamp_min(torch.finfo(dtype).tiny)
@@ -183,7 +195,7 @@ def _dist_from_parts(
     delta = 2 * c * diff2 / axy
     hyper = torch.log1p(delta + (delta * (delta + 2)).sqrt()) / c.sqrt()
     d = torch.where(small, series, torch.where(pos, sphere, hyper))
-    return torch.where(nz, d, torch.zeros_like(d))
+    return torch.where(zero, torch.zeros_like(d), d)
 
 
 def dist(x: torch.Tensor, y: torch.Tensor, k, *, keepdim: bool = False) -> torch.Tensor:
@@ -230,7 +242,8 @@ def expmap(x: torch.Tensor, u: torch.Tensor, k) -> torch.Tensor:
     k = _as_k(k, x)
     unit, n = _safe_unit(u)
     lam = lambda_x(x, k, keepdim=True)
-    return project(mobius_add(x, tan_k(lam * n / 2, k) * unit, k), k)
+    step = project(tan_k(lam * n / 2, k) * unit, k)  # tanh saturates to the boundary for long steps
+    return project(mobius_add(x, step, k), k)
 
 
 def logmap(x: torch.Tensor, y: torch.Tensor, k) -> torch.Tensor:

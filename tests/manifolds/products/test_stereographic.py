@@ -169,3 +169,22 @@ def test_gradient_at_coincident_points_is_finite():
     u = torch.zeros(2, 3, dtype=torch.float64, requires_grad=True)
     st.expmap0(u, -1.0).sum().backward()
     assert torch.isfinite(u.grad).all()
+
+
+def test_near_boundary_opposite_points_stay_finite_and_accurate():
+    """Möbius denominators without cancellation for near-boundary points on opposite sides.
+
+    1 − 2κ⟨x,y⟩ + κ²‖x‖²‖y‖² for y = −t·x (κ = −1) is exactly (1 − t‖x‖²)²; summed naively it is rounding
+    noise once that is below 1e-16 (it made Riemannian Adam produce NaN points in training).
+    """
+    for gap in (1e-7, 1e-10, 1e-12):
+        r = 1 - gap
+        x = torch.tensor([[r, 0.0]], dtype=torch.float64)
+        y = -x * (1 - gap)
+        exact = (1 - r * r * (1 - gap)) ** 2
+        den = st._mobius_den(x, y, x.pow(2).sum(-1, keepdim=True), y.pow(2).sum(-1, keepdim=True), -1.0)
+        torch.testing.assert_close(den, torch.full_like(den, exact), rtol=1e-6, atol=0)
+        v = torch.tensor([[0.3, -0.2]], dtype=torch.float64)
+        pv = st.transp(x, y, v, -1.0)
+        lx, ly = st.lambda_x(x, -1.0), st.lambda_x(y, -1.0)
+        torch.testing.assert_close(ly * pv.norm(dim=-1), lx * v.norm(dim=-1), rtol=1e-5, atol=0)
