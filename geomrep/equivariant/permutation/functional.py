@@ -46,6 +46,7 @@ class _OutGroup(NamedTuple):
     terms: tuple[_Term, ...]
     indices: tuple[int, ...]  # the terms' basis indices (weight columns mixed in one matmul)
     propagated: int  # number of set axes of the mixed tensor u
+    full_size: bool  # every term reads all of x, only permuting its axes (no diagonal, no sum)
     expr: str | None  # einsum embedding u (+ deltas) into the output pattern; None: a reshape
     num_deltas: int
     shape_code: tuple[bool, ...]  # per output position: full size (True) or broadcast (False)
@@ -116,6 +117,7 @@ def _plan(n: int, k: int, l: int, group: str) -> _Plan:  # noqa: E741
         key = (rel, tuple(relabel[b] for b in propagated))
         grouped.setdefault(key, []).append(_Term(index, rid, summed))
     groups = []
+    programs = tuple(sorted(reductions, key=reductions.get))
     for (rel, prop), terms in grouped.items():
         blocks: dict[int, list[int]] = {}
         for p, b in enumerate(rel):
@@ -127,10 +129,11 @@ def _plan(n: int, k: int, l: int, group: str) -> _Plan:  # noqa: E741
         out = "ZO" + "".join(_LETTERS[p] for p in range(l) if shape_code[p])
         expr = None if len(operands) == 1 and operands[0] == out else ",".join(operands) + "->" + out
         indices = tuple(t.index for t in terms)
-        groups.append(_OutGroup(tuple(terms), indices, len(prop), expr, len(operands) - 1, shape_code))
+        full = len(terms) > 1 and all(all(st[0] == "perm" for st in programs[t.reduction]) for t in terms)
+        full = full and all(t.summed == 0 for t in terms)
+        groups.append(_OutGroup(tuple(terms), indices, len(prop), full, expr, len(operands) - 1, shape_code))
     # add the small (mostly broadcast) contributions first, the full-size ones last
     groups.sort(key=lambda g: sum(g.shape_code))
-    programs = tuple(sorted(reductions, key=reductions.get))
     return _Plan(n, k, l, group, len(diagrams), programs, tuple(groups), tuple(extras))
 
 
@@ -219,17 +222,30 @@ def _apply(x, weight, plan: _Plan, extras, size, mask, normalize):
     channels_out = weight.shape[0]
     for g in plan.groups:
         zs = []
-        for t in g.terms:
+        for t in g.terms if not g.full_size else ():
             if t.reduction not in reduced:
                 reduced[t.reduction] = _run_reduction(x, plan.reductions[t.reduction])
             z = reduced[t.reduction]
             if normalize and t.summed:
                 z = z * inv_size.reshape(inv_size.shape[0], *([1] * (z.dim() - 1))) ** t.summed
             zs.append(z.reshape(batch, x.shape[1], size**g.propagated))
-        # one matmul mixes channels for every term of the group: (O, T·C) @ (Z, T·C, n^p)
-        z = zs[0] if len(zs) == 1 else torch.cat(zs, dim=1)
-        w = weight[:, :, list(g.indices)].permute(0, 2, 1).reshape(channels_out, -1)
-        u = torch.matmul(w, z).reshape(batch, channels_out, *([size] * g.propagated))
+        if g.full_size:
+            # terms reading x itself with permuted axes: mix channels on x, permute the (view of the)
+            # product instead of copying permuted inputs; one sum per term, no concatenated copy
+            flat = x.reshape(batch, x.shape[1], size**plan.k)
+            w = weight[:, :, list(g.indices)].permute(2, 0, 1).reshape(-1, x.shape[1])  # (T·O, C)
+            prod = torch.matmul(w, flat).reshape(batch, len(g.terms), channels_out, *([size] * plan.k))
+            u = None
+            for i, t in enumerate(g.terms):
+                steps = plan.reductions[t.reduction]
+                v = prod[:, i]
+                v = v.permute(steps[0][1]) if steps else v
+                u = v if u is None else u + v
+        else:
+            # one matmul mixes channels for every term of the group: (O, T·C) @ (Z, T·C, n^p)
+            z = zs[0] if len(zs) == 1 else torch.cat(zs, dim=1)
+            w = weight[:, :, list(g.indices)].permute(0, 2, 1).reshape(channels_out, -1)
+            u = torch.matmul(w, z).reshape(batch, channels_out, *([size] * g.propagated))
         if g.expr is not None:
             eye = torch.eye(size, dtype=x.dtype, device=x.device)
             u = torch.einsum(g.expr, u, *([eye] * g.num_deltas))
