@@ -54,6 +54,7 @@ def manifold_param_groups(
         left out).
 
     Example:
+        >>> from geomrep.manifolds.grassmann import GrassmannClassifier
         >>> model = nn.Sequential(nn.Linear(4, 6), GrassmannClassifier(6, 3, subspace_dim=2))
         >>> groups = manifold_param_groups(model, 5e-4)
         >>> opt = geoopt.optim.RiemannianSGD(groups, lr=0.1, momentum=0.9)
@@ -107,6 +108,7 @@ class GrassmannSGD(torch.optim.Optimizer):
             else the body's lr when this optimizer was built). Schedulers may also be attached directly.
 
     Example:
+        >>> from geomrep.manifolds.grassmann import GrassmannClassifier
         >>> head = GrassmannClassifier(8, 3, subspace_dim=2)
         >>> opt = GrassmannSGD(head.parameters(), lr=0.2)
         >>> head(torch.randn(4, 8)).sum().backward(); opt.step()
