@@ -84,7 +84,8 @@ def measure(n: int, batch: int, channels: int, device: str, repeats: int, dense_
             model.zero_grad(set_to_none=True)
             model(x).backward(grad)
 
-        seconds = time_fn(step, warmup=1, repeats=repeats, device=device)
+        slow = name == "dense" and n >= 64  # tens of seconds per call on a CPU: fewer repeats
+        seconds = time_fn(step, warmup=1, repeats=2 if slow else repeats, device=device)
         row[f"{name} ms"] = 1e3 * seconds
         row[f"{name} MB"] = peak_memory_bytes(step, device) / 2**20
     if "dense" in models:
