@@ -27,6 +27,7 @@ __all__ = [
 ]
 
 _DTYPES = (torch.float32, torch.float64)
+_HALF = (torch.float16, torch.bfloat16)
 
 
 def is_tracing() -> bool:
@@ -94,10 +95,10 @@ def _normalised(A: torch.Tensor) -> torch.Tensor:
 
 def _symmetric_normalised(A: torch.Tensor, name: str) -> torch.Tensor:
     check_finite(A, name)
-    An = _normalised(A)
+    tol = float(torch.finfo(A.dtype).eps) ** 0.5  # of the user's dtype (half: checked in float32)
+    An = _normalised(A.float() if A.dtype in _HALF else A)
     asym = torch.linalg.matrix_norm(An - An.mT)
     scale = torch.linalg.matrix_norm(An)
-    tol = float(torch.finfo(A.dtype).eps) ** 0.5
     bad = asym > tol * scale
     if bool(bad.any()):
         worst = float((asym / scale.clamp_min(1.0))[bad].max())
@@ -133,8 +134,8 @@ def check_spd(A: torch.Tensor, name: str, *, allow_singular: bool = False) -> No
         return
     n = A.shape[-1]
     if allow_singular:
-        shift = n * float(torch.finfo(A.dtype).eps) * torch.linalg.matrix_norm(An).clamp_min(1.0)
-        An = An + shift[..., None, None] * torch.eye(n, dtype=A.dtype, device=A.device)
+        shift = n * float(torch.finfo(An.dtype).eps) * torch.linalg.matrix_norm(An).clamp_min(1.0)
+        An = An + shift[..., None, None] * torch.eye(n, dtype=An.dtype, device=A.device)
     _, info = torch.linalg.cholesky_ex(An)
     bad = info != 0
     if bool(bad.any()):

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from ...linalg import logm, spectral_map, sym
-from ._checks import check_square
+from ._checks import check_spd, check_square, check_symmetric
 
 __all__ = ["BiMap", "ReEig", "LogEig", "CovPool", "sym_to_vec"]
 
@@ -67,6 +67,8 @@ class BiMap(nn.Module):
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         check_square(X, "X", allow_half=True)
+        if X.dtype != self.weight.dtype and not _autocast(X):
+            raise TypeError(f"X has dtype {X.dtype} but the weight has {self.weight.dtype}; cast one of them")
         if X.shape[-1] != self.in_size:
             raise ValueError(f"X must be (..., {self.in_size}, {self.in_size}), got {tuple(X.shape)}")
         if self.channels == 1:
@@ -82,6 +84,14 @@ class BiMap(nn.Module):
 
     def extra_repr(self) -> str:
         return f"in_size={self.in_size}, out_size={self.out_size}, channels={self.channels}"
+
+
+def _autocast(X: torch.Tensor) -> bool:
+    """True under ``torch.autocast`` for ``X``'s device (mixed dtypes are then expected)."""
+    try:
+        return torch.is_autocast_enabled(X.device.type)
+    except TypeError:  # older signature without a device argument
+        return torch.is_autocast_enabled()
 
 
 class _Floor:
@@ -121,6 +131,7 @@ class ReEig(nn.Module):
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         check_square(X, "X", allow_half=True)
+        check_symmetric(X, "X")  # the error names X (spectral_map's own check would say A)
         return spectral_map(X, _Floor(self.eps), _Floor(self.eps, derivative=True))
 
     def extra_repr(self) -> str:
@@ -160,7 +171,8 @@ class LogEig(nn.Module):
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         check_square(X, "X", allow_half=True)
-        L = logm(X)
+        check_spd(X, "X")  # errors name X and report its own smallest eigenvalue
+        L = logm(X, check=False)
         if not self.flatten:
             return L
         v = sym_to_vec(L)
@@ -192,8 +204,8 @@ class CovPool(nn.Module):
 
     def __init__(self, eps: float = 1e-5, center: bool = True, relative: bool = False) -> None:
         super().__init__()
-        if eps < 0:
-            raise ValueError(f"eps must be >= 0, got {eps!r}")
+        if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0 <= eps < math.inf:
+            raise ValueError(f"eps must be a finite float >= 0, got {eps!r}")
         self.eps, self.center, self.relative = float(eps), bool(center), bool(relative)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:

@@ -152,3 +152,23 @@ def test_reeig_rejects_bad_eps():
     for eps in (0.0, -1.0, float("nan"), float("inf"), True):
         with pytest.raises(ValueError, match="eps"):
             ReEig(eps)
+
+
+def test_layers_name_x_in_errors_and_accept_half_precision():
+    X = random_spd(4, n=3, seed=5)
+    with pytest.raises(ValueError, match=r"^X must be symmetric positive definite; X\[1\] has smallest"):
+        LogEig()(torch.stack([X[0], -X[1]]))
+    with pytest.raises(ValueError, match=r"^X must be symmetric; X\[0\]"):
+        ReEig()(X + torch.triu(torch.ones(3, 3, dtype=torch.float64), 1))
+    with pytest.raises(TypeError, match="X has dtype torch.float32 but the weight has torch.float64"):
+        BiMap(3, 2).double()(X.float())
+    with pytest.raises(TypeError, match="X must have a real floating dtype"):
+        LogEig()(X.to(torch.int64))
+    for bad in (float("nan"), -1.0, float("inf")):
+        with pytest.raises(ValueError, match="eps"):
+            CovPool(eps=bad)
+    # float16/bfloat16 are computed in float32 by geomrep.linalg and returned in the input dtype
+    for half in (torch.float16, torch.bfloat16):
+        L = LogEig(flatten=False)(X.to(half))
+        assert L.dtype == half
+        torch.testing.assert_close(L.double(), LogEig(flatten=False)(X), rtol=2e-2, atol=2e-2)
