@@ -79,13 +79,18 @@ def _orthonormalize(X: torch.Tensor) -> torch.Tensor:
 
 
 def _horizontal(X: torch.Tensor, U: torch.Tensor) -> torch.Tensor:
-    return U - X @ (X.mT @ U)
+    M = X.mT @ U
+    if X.dim() == 3 and X.shape == U.shape:  # fused U − X M (one pass less over the d×k data)
+        return torch.baddbmm(U, X, M, alpha=-1)
+    return U - X @ M
 
 
 def _exp(X: torch.Tensor, U: torch.Tensor) -> torch.Tensor:
     # U = P Σ Qᵀ ⇒ UᵀU = Q Σ² Qᵀ and Exp_X U = X Q cos Σ Qᵀ + P sin Σ Qᵀ = X cos(√UᵀU) + U sinc(√UᵀU):
     # the thin SVD's geodesic from k×k matrix products (no d×k SVD, no eigh), with exact gradients.
     C, S = _cos_sinc_sqrt(U.mT @ U)
+    if X.dim() == 3 and X.shape == U.shape:
+        return torch.baddbmm(X @ C, U, S)
     return X @ C + U @ S
 
 
