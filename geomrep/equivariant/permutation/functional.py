@@ -207,6 +207,15 @@ def _outer_mask(mask: torch.Tensor, order: int, dtype: torch.dtype) -> torch.Ten
     return out
 
 
+def _mix(w: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """``(O, C) @ (Z, C, N) -> (Z, O, N)`` as a batched GEMM with a broadcast (stride-0) weight.
+
+    ``torch.matmul`` would fold the batch into a ``(Z·N, C)`` GEMM, which copies (and saves for the
+    backward) a transposed copy of ``z``.
+    """
+    return torch.matmul(w.expand(z.shape[0], -1, -1), z)
+
+
 def _apply(x, weight, plan: _Plan, extras, size, mask, normalize):
     """Core: ``y = Σ_b W[:, :, b] · B_b x`` with inputs already validated and masked."""
     n, l = plan.n, plan.l  # noqa: E741
@@ -234,7 +243,7 @@ def _apply(x, weight, plan: _Plan, extras, size, mask, normalize):
             # product instead of copying permuted inputs; one sum per term, no concatenated copy
             flat = x.reshape(batch, x.shape[1], size**plan.k)
             w = weight[:, :, list(g.indices)].permute(2, 0, 1).reshape(-1, x.shape[1])  # (T·O, C)
-            prod = torch.matmul(w, flat).reshape(batch, len(g.terms), channels_out, *([size] * plan.k))
+            prod = _mix(w, flat).reshape(batch, len(g.terms), channels_out, *([size] * plan.k))
             u = None
             for i, t in enumerate(g.terms):
                 steps = plan.reductions[t.reduction]
@@ -245,12 +254,17 @@ def _apply(x, weight, plan: _Plan, extras, size, mask, normalize):
             # one matmul mixes channels for every term of the group: (O, T·C) @ (Z, T·C, n^p)
             z = zs[0] if len(zs) == 1 else torch.cat(zs, dim=1)
             w = weight[:, :, list(g.indices)].permute(0, 2, 1).reshape(channels_out, -1)
-            u = torch.matmul(w, z).reshape(batch, channels_out, *([size] * g.propagated))
+            u = _mix(w, z).reshape(batch, channels_out, *([size] * g.propagated))
         if g.expr is not None:
             eye = torch.eye(size, dtype=x.dtype, device=x.device)
             u = torch.einsum(g.expr, u, *([eye] * g.num_deltas))
         u = u.reshape(u.shape[0], u.shape[1], *[size if full else 1 for full in g.shape_code])
-        y = u if y is None else y + u
+        if y is None:
+            y = u
+        elif u.shape == torch.broadcast_shapes(u.shape, y.shape):
+            y = u.add_(y)  # u is a fresh product/sum owned here: accumulate in place (one full tensor less)
+        else:
+            y = y + u
     if plan.extra_indices and size == n:
         dense = extras.to(dtype=x.dtype, device=x.device)
         w = weight[:, :, list(plan.extra_indices)]
