@@ -75,7 +75,7 @@ def accuracy_rows(device: str) -> list[dict]:
             (g,) = torch.autograd.grad(d, t)
             Rd = R.detach()
             exact = math.atan2(float(Rd[1, 0]), float(Rd[0, 0]))  # the angle of the stored float32 matrix
-            row[f"{name} rel err"] = abs(float(d) - exact) / exact
+            row[f"{name} rel err"] = abs(float(d.detach()) - exact) / exact
             row[f"{name} dθ"] = float(g)
         rows.append(row)
     return rows
