@@ -16,6 +16,7 @@ and :math:`\nabla_V = Q\,[h(S) \circ \tilde G]\,Q^\top`. ``D`` has closed forms 
 :math:`1/(x-y)`: :math:`-\sqrt2/(\sqrt x\sqrt y(\sqrt x+\sqrt y))` and :math:`1/(\sqrt2(\sqrt x+\sqrt y))`
 (the limits at ``x = y`` are ``h'(x)``), so the gradient is exact at repeated eigenvalues of ``P``,
 where ``torch.linalg.eigh``'s autograd returns NaN. Cost of the backward: ``O(n³)`` per matrix.
+First order only: a double backward raises (``once_differentiable``) instead of returning a wrong value.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import math
 
 import torch
+from torch.autograd.function import once_differentiable
 
 __all__ = ["transport_identity"]
 
@@ -58,6 +60,7 @@ class _Transport(torch.autograd.Function):
         ctx.mark_non_differentiable(S, Q, Vt, K)
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, G, *_):
         S, Q, Vt, K = ctx.saved_tensors
         Gt = Q.mT @ G @ Q

@@ -115,3 +115,12 @@ def test_compiles_without_graph_breaks_forward_and_backward_at_a_tie():
     compiled(Pc, V).square().sum().backward()
     bw_transport_to_identity(Pe, V).square().sum().backward()
     torch.testing.assert_close(Pc.grad, Pe.grad, rtol=1e-14, atol=1e-14)
+
+
+def test_double_backward_raises_instead_of_returning_a_wrong_value():
+    P = random_spd(n=3, seed=9).requires_grad_()
+    (g,) = torch.autograd.grad(
+        bw_transport_to_identity(P, random_sym(n=3, seed=10)).square().sum(), P, create_graph=True
+    )
+    with pytest.raises(RuntimeError, match="differentiate twice"):
+        g.sum().backward()
