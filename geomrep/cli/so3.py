@@ -257,11 +257,12 @@ def _demo(outdir: Path, quick: bool) -> list[dict]:
     pos, feats, smiles = molecule_point_cloud()
     R_test = random_rotation(500 if quick else 2000, generator=torch.Generator().manual_seed(123))
     reps = ("6d", "9d", "quat") if quick else ("6d", "9d", "quat", "axis_angle", "euler")
-    rows = []
+    rows, hists = [], {}
     for rep in reps:
         t0 = time.perf_counter()
         model = train_rotation_regressor(rep, pos, feats, steps=150 if quick else 300, seed=0, pool="concat")
         err = evaluate_rotation_regressor(model, pos, feats, R_test)
+        hists[rep] = err
         rows.append(
             {
                 "molecule": smiles,
@@ -272,7 +273,27 @@ def _demo(outdir: Path, quick: bool) -> list[dict]:
                 "seconds": round(time.perf_counter() - t0, 1),
             }
         )
+    _plot_errors(hists, Path(outdir) / "so3_rotation_errors.png", smiles)
     return rows
+
+
+def _plot_errors(errors: dict, path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # optional dependency ([tutorials] extra): imported on use
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.2))
+    for rep, err in errors.items():
+        ax.hist(err.numpy(), bins=60, range=(0, 180), histtype="step", lw=1.5, label=rep)
+    ax.set_yscale("log")
+    ax.set_xlabel("geodesic error on held-out rotations (°)")
+    ax.set_ylabel("count")
+    ax.set_title(f"rotation regression, {title}", fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
 
 
 # ---------------------------------------------------------------------------------------------- benchmark
