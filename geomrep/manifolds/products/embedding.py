@@ -15,8 +15,10 @@ are optimised with ``geoopt.optim.RiemannianAdam`` (or ``RiemannianSGD``); the s
 curvatures are ordinary parameters of the same optimiser.
 
 Pairs: all pairs in every step while :math:`n(n-1)/2` ≤ ``full_pairs_max`` (graphs up to ≈ 2,000 nodes by
-default), otherwise ``batch_pairs`` uniformly sampled pairs per step (memory independent of ``n²``; the
-distance matrix is only needed to look up sampled pairs, so pass one that fits, or a graph).
+default), otherwise ``batch_pairs`` uniformly sampled pairs per step (the step's memory is independent of
+``n²``, but the target distances are an ``(n, n)`` matrix: about 10⁴–3·10⁴ nodes fit in memory; graphs of
+10⁵ nodes would need distances computed per sampled pair, which is not implemented). With
+``distributed=True`` the pairs are split across ``torch.distributed`` ranks.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from dataclasses import dataclass, field
 
 import geoopt
 import torch
+import torch.distributed as dist
 
 from .metrics import adjacency_from_distances, average_distortion, graph_distances, mean_average_precision
 from .product import ProductSpace
@@ -120,6 +123,7 @@ def embed_graph(
     batch_pairs: int = 65536,
     init_std: float = 0.1,
     seed: int = 0,
+    distributed: bool = False,
     progress: bool = False,
     dtype: torch.dtype = torch.float64,
     device=None,
@@ -140,6 +144,11 @@ def embed_graph(
         full_pairs_max: use all pairs each step up to this many pairs; otherwise sample ``batch_pairs``.
         init_std: σ of the wrapped-normal initialisation at the origin.
         seed: seed of the initialisation and of the pair sampling (results are reproducible).
+        distributed: split the pairs across the ranks of the initialised ``torch.distributed`` group (gloo
+            on CPU works): every rank builds the same initial points, takes its share of the pairs (a
+            slice of all pairs, or ``batch_pairs / world_size`` pairs sampled with a rank-specific seed),
+            gradients are summed with ``all_reduce``, so all ranks take identical optimiser steps and end
+            with identical embeddings (with all pairs: the single-process result up to rounding).
         progress: show a tqdm progress bar (needs tqdm).
         dtype, device: of the points (float64 recommended near hyperbolic boundaries).
 
@@ -182,11 +191,21 @@ def embed_graph(
         )
     opt_cls = geoopt.optim.RiemannianAdam if optimizer == "adam" else geoopt.optim.RiemannianSGD
     opt = opt_cls(params, lr=lr, stabilize=10)
+    rank, world = 0, 1
+    if distributed:
+        if not (dist.is_available() and dist.is_initialized()):
+            raise ValueError("distributed=True needs an initialised torch.distributed process group")
+        rank, world = dist.get_rank(), dist.get_world_size()
+    pair_gen = torch.Generator(device="cpu").manual_seed(seed + 7919 * (rank + 1))
     n_pairs = n * (n - 1) // 2
     full = n_pairs <= full_pairs_max
     if full:
-        iu = torch.triu_indices(n, n, 1, device=D.device)
+        iu = torch.triu_indices(n, n, 1, device=D.device)[:, rank::world]
         dg_full = D[iu[0], iu[1]]
+        share = iu.shape[1] / n_pairs  # this rank's share of the mean over all pairs
+    else:
+        batch_pairs = -(-batch_pairs // world)
+        share = 1 / world
     it = range(steps)
     if progress:
         from tqdm.auto import tqdm  # optional dependency ([tutorials] extra), imported on use
@@ -196,20 +215,28 @@ def embed_graph(
     for _ in it:
         opt.zero_grad()
         if full:
-            dp = space.pdist(points)[iu[0], iu[1]]
+            dp = space.dist(points[iu[0]], points[iu[1]])
             dg = dg_full
         else:
-            i = torch.randint(0, n, (batch_pairs,), generator=gen).to(D.device)
-            j = (i + torch.randint(1, n, (batch_pairs,), generator=gen).to(D.device)) % n  # j ≠ i
+            i = torch.randint(0, n, (batch_pairs,), generator=pair_gen).to(D.device)
+            j = (i + torch.randint(1, n, (batch_pairs,), generator=pair_gen).to(D.device)) % n  # j ≠ i
             dp = space.dist(points[i], points[j])
             dg = D[i, j]
-        value = _pair_loss(dp / (log_s.exp() * dg), loss)
+        value = _pair_loss(dp / (log_s.exp() * dg), loss) * share
         if not torch.isfinite(value):
             raise FloatingPointError(
                 f"embed_graph: the loss became {float(value.detach())} at step {len(history)} "
                 f"({space.signature}); lower lr (now {lr}) or use float64"
             )
         value.backward()
+        if world > 1:
+            for group in params:
+                for p in group["params"]:
+                    if p.grad is not None:
+                        dist.all_reduce(p.grad)
+            total = value.detach().clone()
+            dist.all_reduce(total)
+            value = total
         opt.step()
         if curv:  # keep each factor's kind (H stays H), and points inside a ball that may have shrunk
             with torch.no_grad():
