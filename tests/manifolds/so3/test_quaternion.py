@@ -3,6 +3,8 @@
 import pytest
 import roma
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.spatial.transform import Rotation
 
 from geomrep.manifolds.so3 import canonical_quaternion, matrix_to_quaternion, quaternion_to_matrix
@@ -107,3 +109,24 @@ def test_compiles():
     assert_compiles(
         matrix_to_quaternion, scipy_rotations(5, seed=0).float(), backend="aot_eager", fullgraph=True
     )
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    log_scale=st.floats(-30, 30),
+    zero_w=st.booleans(),
+    dtype=st.sampled_from(DTYPES),
+)
+def test_property_round_trip(seed, log_scale, zero_w, dtype):
+    """q ↦ R ↦ q returns the canonical ±q/|q| for any scale, also at angle π (w = 0)."""
+    q = torch.randn(4, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
+    if zero_w:
+        q[0] = 0.0
+    R = quaternion_to_matrix((q * 10.0**log_scale).to(dtype))
+    assert so3_error(R) < (1e-6 if dtype == torch.float32 else 1e-14)
+    back = matrix_to_quaternion(R).double()
+    expected = canonical_quaternion(q / q.norm())
+    tol = 2e-6 if dtype == torch.float32 else 1e-14
+    assert float(torch.minimum((back - expected).abs().max(), (back + expected).abs().max())) < tol
+    assert float(back[0]) >= 0

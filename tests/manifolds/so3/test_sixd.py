@@ -3,6 +3,8 @@
 import pytest
 import roma
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from geomrep.manifolds.so3 import (
     matrix_to_rotation_6d,
@@ -128,3 +130,24 @@ def test_validation():
 def test_compiles():
     x = torch.randn(8, 6)
     assert_compiles(rotation_6d_to_matrix, x, backend="aot_eager", fullgraph=True)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    log_scale1=st.floats(-30, 30),
+    log_scale2=st.floats(-30, 30),
+    mix=st.sampled_from([0.0, 1e-9, 1e-3, 1.0]),
+    dtype=st.sampled_from(DTYPES),
+)
+def test_property_always_a_rotation(seed, log_scale1, log_scale2, mix, dtype):
+    """Any finite input, any scale, a₂ possibly nearly parallel to a₁: SO(3) to 1e-6 in float32."""
+    g = torch.Generator().manual_seed(seed)
+    a1 = torch.randn(3, dtype=torch.float64, generator=g)
+    a2 = a1 + mix * torch.randn(3, dtype=torch.float64, generator=g)
+    x = torch.cat((a1 * 10.0**log_scale1, a2 * 10.0**log_scale2)).to(dtype).requires_grad_(True)
+    R = rotation_6d_to_matrix(x)
+    assert torch.isfinite(R).all()
+    assert so3_error(R) < (1e-6 if dtype == torch.float32 else 1e-14)
+    R.sum().backward()
+    assert torch.isfinite(x.grad).all()
