@@ -138,3 +138,11 @@ def test_kappa_gcn_hyperbolic_properties():
         KappaGCNConv(space, ProductSpace("H2xS2(0.5)"))
     with pytest.raises(ValueError, match="edge_index"):
         conv(x, ei[0])
+
+
+def test_layers_on_empty_inputs():
+    space = ProductSpace("H2xS2xE1")
+    e = torch.zeros(0, 5, dtype=torch.float64)
+    assert ProductMLR(space, 3, dtype=torch.float64)(e).shape == (0, 3)
+    conv = KappaGCNConv(space, space, dtype=torch.float64)
+    assert conv(e, torch.zeros(2, 0, dtype=torch.long)).shape == (0, 5)

@@ -180,3 +180,13 @@ def test_mobius_matvec_and_bad_inputs(space):
         space.pdist([[0.0] * 8])
     with pytest.raises(ValueError, match="cdist expects"):
         space.cdist(x[None], x)
+
+
+def test_empty_batches():
+    space = ProductSpace("H2xS2xE1")
+    e = torch.zeros(0, 5, dtype=torch.float64)
+    assert space.dist(e, e).shape == (0,)
+    assert space.expmap0(e).shape == (0, 5) and space.logmap0(e).shape == (0, 5)
+    assert space.to_ambient(e).shape == (0, 7)
+    assert space.wrapped_normal(torch.zeros(5, dtype=torch.float64), 1.0, sample_shape=(0,)).shape == (0, 5)
+    assert space.wrapped_normal_log_prob(e, torch.zeros(5, dtype=torch.float64)).shape == (0,)
