@@ -29,8 +29,12 @@ __all__ = [
 
 
 def _rescale(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``a / max|a_i|`` (norm in [1, √3], no under/overflow) and a mask of the non-zero vectors."""
-    m = a.abs().amax(dim=-1, keepdim=True)
+    """``a / max|a_i|`` (norm in [1, √3], no under/overflow) and a mask of the non-zero vectors.
+
+    The scale is detached: Gram–Schmidt is invariant to positive scaling of each vector, so the derivative
+    through ``max|a_i|`` is exactly zero and autograd need not trace it.
+    """
+    m = a.detach().abs().amax(dim=-1, keepdim=True)
     nz = m > 0
     return a / torch.where(nz, m, torch.ones_like(m)), nz
 
