@@ -171,3 +171,60 @@ def test_self_interaction_shapes_dtypes_and_rows(mul, lmax, nu, rows, backend, d
         assert _rel_err(y, ref) < bound
         if rows:
             torch.testing.assert_close(si(x[-1:].double()), ref[-1:], atol=1e-13, rtol=0)
+
+
+@st.composite
+def any_irreps_triples(draw):
+    """Irreps as users write them: a multiplicity per irrep, 0e+0o mixes, shuffled, one irrep split in two."""
+    lmax1, lmax2 = draw(st.integers(0, 2)), draw(st.integers(0, 2))
+    pseudo = draw(st.booleans())
+    keys = [(l, k) for l in range(lmax1 + 1) for k in ((0, 1) if pseudo else (0,))]  # noqa: E741
+    mul1 = {key: draw(st.integers(1, 4)) for key in keys}
+    bcast = draw(st.booleans())
+    mul2 = 1 if bcast else max(mul1.values())
+
+    def ir(l, k):  # noqa: E741
+        return (l, (-1) ** l if k == 0 else -((-1) ** l))
+
+    # output (l3, k): the highest channel must reach l3 (channel c of (l1, k) exists iff c < mul1)
+    out = []
+    for l3 in range(lmax1 + lmax2 + 1):
+        for k in (0, 1) if pseudo else (0,):
+            top = max((m for (l1, kk), m in mul1.items() if kk == k and l1 + lmax2 >= l3), default=0)
+            if top and draw(st.booleans()):
+                out.append((draw(st.integers(1, top)), ir(l3, k)))
+    if not out:
+        out = [(mul1[(0, 0)], ir(0, 0))]
+    first = [(m, ir(*key)) for key, m in mul1.items()]
+    first = draw(st.permutations(first))
+    if first[0][0] > 1:  # a repeated irrep: split the first block in two, one copy at the end
+        (m, i), a = first[0], draw(st.integers(1, first[0][0] - 1))
+        first = [(a, i)] + list(first[1:]) + [(m - a, i)]
+    return o3.Irreps(first), o3.Irreps([(mul2, ir(l, 0)) for l in range(lmax2 + 1)]), o3.Irreps(out)
+
+
+@SETTINGS
+@given(any_irreps_triples(), st.sampled_from((0, 1, 3)), st.sampled_from(BACKENDS))
+def test_tensor_product_any_irreps_rows_independent_and_equivariant(irreps, rows, backend):
+    """Per-irrep multiplicities, repeats, shuffles, parity mixes: rows independent, O(3)-equivariant."""
+    ir1, ir2, ir_out = irreps
+    tp = GauntTensorProduct(ir1, ir2, ir_out, backend=backend).double()
+    with torch.no_grad():
+        tp.weight.normal_()
+    x1 = torch.randn(rows, ir1.dim, dtype=torch.float64)
+    x2 = torch.randn(rows, ir2.dim, dtype=torch.float64)
+    with torch.no_grad():
+        y = tp(x1, x2)
+        assert y.shape == (rows, ir_out.dim) and torch.isfinite(y).all()
+        for i in range(rows):
+            torch.testing.assert_close(tp(x1[i : i + 1], x2[i : i + 1]), y[i : i + 1], atol=1e-13, rtol=0)
+    if rows:
+        r = equivariance_error(
+            tp,
+            (x1, x2),
+            (irreps_action(ir1, parity=True), irreps_action(ir2, parity=True)),
+            irreps_action(ir_out, parity=True),
+            group_sampler=lambda dtype=None: random_orthogonal(3, dtype=dtype),
+            trials=2,
+        )
+        assert r["error"] <= 1e-9 * max(r["scale"], 1.0)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import torch
-from e3nn import o3
 from torch import nn
 
+from .channels import channel_layout
 from .dtypes import ExactTablesModule, check_features, compute_dtype
 from .product import default_backend
-from .tensor_product import parity_class, split_irreps
 from .transforms import analysis, analysis_tables, sample_grid, synthesis, synthesis_tables
 
 __all__ = ["GauntSelfInteraction"]
@@ -30,10 +29,17 @@ class GauntSelfInteraction(ExactTablesModule):
     that parity; for the opposite parity ``f^k`` has parity class ``k mod 2``; each output irrep
     receives the powers of its class only.
 
+    Channels of any e3nn irreps (:mod:`~geomrep.equivariant.gaunt.channels`): channel ``c`` of irrep
+    ``(l, p)`` exists for ``c < mul`` (``16x0e+8x1o+4x2e``: channels 0–3 have degrees 0–2, 4–7 degrees
+    0–1, 8–15 degree 0), repeated irreps take consecutive channels in order of appearance, the order of
+    the irreps is free; ``f_c`` has the degrees its channel carries, and output channel ``c`` is
+    computed from ``f_c`` only. Uniform irreps run the fast path unchanged.
+
     Args:
-        irreps: input irreps, one parity class, one multiplicity (channels), each irrep once.
+        irreps: input irreps (any multiplicities, repeats and order), one parity class.
         correlation: ν ≥ 1.
-        irreps_out: output irreps (default ``irreps``); same multiplicity, reachable degrees.
+        irreps_out: output irreps (default ``irreps``); multiplicities at most that of ``irreps``,
+            degrees reached by the powers of the highest output channel.
         backend: ``"grid"``, ``"fft"`` or None (fastest measured).
 
     Shapes:
@@ -52,33 +58,34 @@ class GauntSelfInteraction(ExactTablesModule):
         super().__init__()
         if isinstance(correlation, bool) or not isinstance(correlation, int) or correlation < 1:
             raise ValueError(f"correlation must be an int >= 1, got {correlation!r}")
-        mul, cls = split_irreps(irreps, "irreps")
+        lay = channel_layout(irreps, "irreps")
+        cls = lay.classes()
         if len(cls) != 1:
             raise ValueError(
                 f"irreps must have a single parity class (all p = (-1)^l, or all opposite), got {irreps}"
             )
-        irreps_out = irreps if irreps_out is None else irreps_out
-        mul_out, cls_out = split_irreps(irreps_out, "irreps_out")
-        if mul_out != mul:
-            raise ValueError(f"irreps_out must have multiplicity {mul} like irreps, got {irreps_out}")
+        lay_out = channel_layout(irreps if irreps_out is None else irreps_out, "irreps_out")
+        mul = lay.channels
+        if lay_out.channels > mul:
+            raise ValueError(
+                f"irreps_out may not have a larger multiplicity than irreps (x{mul}), got {lay_out.irreps}"
+            )
         if backend not in (None, "grid", "fft"):
             raise ValueError(f"backend must be 'grid', 'fft' or None, got {backend!r}")
         ((k_in, ls_in),) = cls.items()
-        self.irreps_in, self.irreps_out = o3.Irreps(irreps), o3.Irreps(irreps_out)
+        self.irreps_in, self.irreps_out = lay.irreps, lay_out.irreps
         self.channels, self.correlation = mul, correlation
         self.lmax = max(ls_in)
         self.lmax_out = max(ir.l for _, ir in self.irreps_out)
         # which powers feed which output class
         self.power_class = [(k_in * k) % 2 for k in range(1, correlation + 1)]
-        for k3, ls3 in cls_out.items():
-            ks = [
-                k
-                for k in range(1, correlation + 1)
-                if self.power_class[k - 1] == k3 and max(ls3) <= k * self.lmax
-            ]
+        for (l3, k3), offs in sorted(lay_out.offsets.items()):
+            lmax_c = max(lay.classes(len(offs))[k_in])  # degree of the highest output channel's input
+            ks = [k for k in range(1, correlation + 1) if self.power_class[k - 1] == k3 and l3 <= k * lmax_c]
             if not ks:
                 raise ValueError(
-                    f"irreps_out degrees {ls3} of parity class {k3} are not reached by powers of {irreps}"
+                    f"irreps_out degree {l3} of parity class {k3} (x{len(offs)}) is not reached by powers "
+                    f"of {self.irreps_in}"
                 )
         self.backend = backend or default_backend(self.lmax, (correlation - 1) * self.lmax, self.lmax_out)
         self._grid = sample_grid(self.backend, correlation * self.lmax, self.lmax_out)
@@ -90,23 +97,14 @@ class GauntSelfInteraction(ExactTablesModule):
         for j, t in enumerate(analysis_tables(self.lmax_out, self._grid)):
             self.register_buffer(f"ana_{j}", t.clone(), persistent=False)
 
-        idx = torch.full((mul, (self.lmax + 1) ** 2), self.irreps_in.dim, dtype=torch.int64)
-        for (m, ir), sl in zip(self.irreps_in, self.irreps_in.slices()):
-            d = 2 * ir.l + 1
-            for c in range(m):
-                idx[c, ir.l**2 : (ir.l + 1) ** 2] = sl.start + c * d + torch.arange(d)
-        self.register_buffer("in_index", idx.reshape(-1), persistent=False)
+        self.register_buffer("in_index", lay.gather_index(k_in, self.lmax, mul), persistent=False)
         n3 = (self.lmax_out + 1) ** 2
-        out_index = []
-        for (m, ir), _ in zip(self.irreps_out, self.irreps_out.slices()):
-            k3 = parity_class(ir.l, ir.p)
-            for c in range(m):
-                out_index.extend((2 * c + k3) * n3 + ir.l**2 + ir.l + mm for mm in range(-ir.l, ir.l + 1))
+        out_index = lay_out.scatter_index(lambda c, k, l, m: (2 * c + k) * n3 + l * l + l + m)
         select = torch.zeros(2, correlation, dtype=torch.float64)  # power k feeds parity class select[:, k]
         for k, k3 in enumerate(self.power_class):
             select[k3, k] = 1.0
         self.register_buffer("class_select", select, persistent=False)
-        self.register_buffer("out_index", torch.tensor(out_index, dtype=torch.int64), persistent=False)
+        self.register_buffer("out_index", out_index, persistent=False)
         lidx = torch.repeat_interleave(
             torch.arange(self.lmax_out + 1), 2 * torch.arange(self.lmax_out + 1) + 1
         )

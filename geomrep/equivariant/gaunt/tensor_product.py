@@ -3,64 +3,15 @@
 from __future__ import annotations
 
 import torch
-from e3nn import o3
 from torch import nn
 
+from .channels import channel_layout, parity_class
 from .coefficients import gaunt_constant, gaunt_tensor
 from .dtypes import ExactTablesModule, check_features, compute_dtype
 from .product import default_backend
 from .transforms import BACKENDS, analysis, analysis_tables, sample_grid, synthesis, synthesis_tables
 
-__all__ = ["GauntTensorProduct", "parity_class", "split_irreps"]
-
-
-def parity_class(l: int, p: int) -> int:  # noqa: E741
-    """0 for irreps with the parity of spherical harmonics (``p = (-1)^l``), 1 for the opposite parity."""
-    return 0 if p == (-1) ** l else 1
-
-
-def split_irreps(irreps: o3.Irreps, name: str) -> tuple[int, dict[int, list[int]]]:
-    """Validate ``irreps`` for channel-wise Gaunt products: every irrep once, one common multiplicity.
-
-    Returns:
-        ``(mul, classes)`` with ``classes[k]`` the sorted degrees of parity class ``k``
-        (see :func:`parity_class`).
-
-    Raises:
-        ValueError: if an irrep repeats, multiplicities differ, or the irreps are empty.
-    """
-    try:
-        irreps = o3.Irreps(irreps)
-    except Exception as exc:  # e3nn raises various types for bad strings
-        raise ValueError(f"{name} must be e3nn Irreps (e.g. '8x0e+8x1o'), got {irreps!r}") from exc
-    if len(irreps) == 0 or irreps.dim == 0:
-        raise ValueError(f"{name} must contain at least one irrep with non-zero multiplicity, got {irreps}")
-    muls = {mul for mul, _ in irreps}
-    if len(muls) != 1:
-        raise ValueError(
-            f"{name} must use one multiplicity for every irrep (channel-wise product), got {irreps}"
-        )
-    seen, classes = set(), {0: [], 1: []}
-    for _, ir in irreps:
-        if (ir.l, ir.p) in seen:
-            raise ValueError(f"{name} must list each irrep once, {ir} repeats in {irreps}")
-        seen.add((ir.l, ir.p))
-        classes[parity_class(ir.l, ir.p)].append(ir.l)
-    return muls.pop(), {k: sorted(v) for k, v in classes.items() if v}
-
-
-def _input_index(irreps: o3.Irreps, cls: int, lmax: int) -> torch.Tensor:
-    """Index into ``[x, 0]`` (e3nn layout, zero appended) giving ``(mul, (lmax+1)²)`` SH coefficients."""
-    mul = irreps[0].mul
-    pad = irreps.dim
-    idx = torch.full((mul, (lmax + 1) ** 2), pad, dtype=torch.int64)
-    for (m, ir), sl in zip(irreps, irreps.slices()):
-        if parity_class(ir.l, ir.p) != cls:
-            continue
-        d = 2 * ir.l + 1
-        for c in range(m):
-            idx[c, ir.l**2 : (ir.l + 1) ** 2] = sl.start + c * d + torch.arange(d)
-    return idx.reshape(-1)
+__all__ = ["GauntTensorProduct", "parity_class"]
 
 
 class GauntTensorProduct(ExactTablesModule):
@@ -78,15 +29,30 @@ class GauntTensorProduct(ExactTablesModule):
     where ``ν`` (a fixed buffer) makes outputs unit-variance for unit-variance inputs at ``w = 1``.
     Only the parity-even Clebsch–Gordan paths (``l1 + l2 + l3`` even) are present.
 
+    Channel pairing (any e3nn irreps, see :mod:`~geomrep.equivariant.gaunt.channels`): channel ``c`` of
+    ``x1`` multiplies channel ``c`` of ``x2`` (an input whose multiplicities are all 1 broadcasts over
+    the channels, e.g. edge spherical harmonics) and feeds channel ``c`` of the output. With different
+    multiplicities per irrep (``64x0e+32x1o+16x2e``) channel ``c`` of irrep ``(l, p)`` exists for
+    ``c < mul``: the product is the uniform product with absent channels set to zero (per-irrep channel
+    groups: channels 0–15 carry ``0e+1o+2e``, 16–31 ``0e+1o``, 32–63 ``0e``); repeated irreps take
+    consecutive channels in order of appearance (``2x1o+3x0e+2x1o`` has channels 0–3 of ``1o``) and the
+    irreps may be in any order. This is e3nn's ``o3.TensorProduct`` with ``"uvw"`` paths restricted to
+    the Gaunt paths with weights ``δ_uw δ_vw w[pair, c, l3] ν c(l1, l2, l3)``. For uniform irreps
+    (one multiplicity, each irrep once) it is the fast path unchanged. To mix channels (as e3nn's
+    ``FullyConnectedTensorProduct`` does), put an ``o3.Linear`` before/after it
+    (:mod:`~geomrep.equivariant.gaunt.drop_in`).
+
     Args:
-        irreps_in1, irreps_in2: input irreps, each irrep once, one multiplicity each; a multiplicity of 1
-            broadcasts over the channels of the other input (e.g. edge spherical harmonics).
-        irreps_out: output irreps with the channel count as multiplicity; every output irrep must be
-            reachable (degree ≤ l1 + l2 with matching parity).
+        irreps_in1, irreps_in2: input irreps (any e3nn ``Irreps``); the largest multiplicities of the
+            two must agree unless one input has every multiplicity 1 (broadcast).
+        irreps_out: output irreps, multiplicities at most the channel count; every output channel must
+            be reachable (degree ≤ l1 + l2 of the input degrees present in that channel, matching
+            parity), otherwise ``ValueError`` (it would be identically zero).
         backend: ``"grid"``, ``"fft"``, ``"dense"`` or None (fastest measured, see
             :func:`default_backend`).
         internal_weights: learnable ``weight`` parameter (default). If False, ``forward`` takes
-            ``weight`` of shape ``(..., n_pairs, channels, lmax_out+1)`` (e.g. from a radial network).
+            ``weight`` of shape ``(..., n_pairs, channels, lmax_out+1)`` (e.g. from a radial network);
+            ``channels`` is the largest multiplicity; weights of absent (channel, degree) slots are unused.
 
     Shapes:
         ``x1 (..., irreps_in1.dim)``, ``x2 (..., irreps_in2.dim)`` (broadcastable leading dims, empty
@@ -114,42 +80,57 @@ class GauntTensorProduct(ExactTablesModule):
         internal_weights: bool = True,
     ) -> None:
         super().__init__()
-        mul1, cls1 = split_irreps(irreps_in1, "irreps_in1")
-        mul2, cls2 = split_irreps(irreps_in2, "irreps_in2")
-        mul_out, cls_out = split_irreps(irreps_out, "irreps_out")
+        lay1 = channel_layout(irreps_in1, "irreps_in1")
+        lay2 = channel_layout(irreps_in2, "irreps_in2")
+        lay_out = channel_layout(irreps_out, "irreps_out")
+        mul1, mul2 = lay1.channels, lay2.channels
         channels = max(mul1, mul2)
-        if mul1 not in (1, channels) or mul2 not in (1, channels) or mul_out != channels:
+        if mul1 not in (1, channels) or mul2 not in (1, channels) or lay_out.channels > channels:
             raise ValueError(
-                f"multiplicities must agree (or be 1 on one input): irreps_in1 x{mul1}, irreps_in2 x{mul2}, "
-                f"irreps_out x{mul_out}"
+                "multiplicities must agree: the largest multiplicity of irreps_in1 and of irreps_in2 must be "
+                "equal (or every multiplicity of one input 1, broadcast) and irreps_out may not have more "
+                f"channels; got irreps_in1 x{mul1}, irreps_in2 x{mul2}, irreps_out x{lay_out.channels} "
+                f"({irreps_in1} | {irreps_in2} | {irreps_out})"
             )
         if backend is not None and backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS} or None, got {backend!r}")
-        self.irreps_in1, self.irreps_in2, self.irreps_out = (
-            o3.Irreps(irreps_in1),
-            o3.Irreps(irreps_in2),
-            o3.Irreps(irreps_out),
-        )
+        self.irreps_in1, self.irreps_in2, self.irreps_out = lay1.irreps, lay2.irreps, lay_out.irreps
         self.channels, self.mul1, self.mul2 = channels, mul1, mul2
         self._dims = (self.irreps_in1.dim, self.irreps_in2.dim, self.irreps_out.dim)
         self.lmax_out = max(ir.l for _, ir in self.irreps_out)
         self.internal_weights = internal_weights
+        cls1, cls2, cls_out = lay1.classes(), lay2.classes(), lay_out.classes()
 
         pairs = []
-        reach = {0: -1, 1: -1}
         for k1, ls1 in cls1.items():
             for k2, ls2 in cls2.items():
                 k3 = k1 ^ k2
                 if k3 in cls_out and min(cls_out[k3]) <= max(ls1) + max(ls2):
                     pairs.append((k1, k2, k3, max(ls1), max(ls2), min(max(cls_out[k3]), max(ls1) + max(ls2))))
-                    reach[k3] = max(reach[k3], max(ls1) + max(ls2))
-        for k3, ls3 in cls_out.items():
-            bad = [l for l in ls3 if l > reach[k3]]  # noqa: E741
-            if bad:
-                raise ValueError(
-                    f"irreps_out has degrees {bad} of parity class {k3} that no Gaunt product of "
-                    f"{self.irreps_in1} and {self.irreps_in2} produces"
-                )
+        unreached, empty_channels = [], []
+        for (l3, k3), offs in sorted(lay_out.offsets.items()):
+            reach = [-1]  # highest degree of class k3 that channel c of the product reaches
+            for c in (0, len(offs) - 1):
+                c1 = lay1.classes(1 if mul1 == 1 else c + 1)
+                c2 = lay2.classes(1 if mul2 == 1 else c + 1)
+                sums = [max(a) + max(b) for k1, a in c1.items() for k2, b in c2.items() if k1 ^ k2 == k3]
+                reach.append(max(sums, default=-1))
+            if l3 > reach[1]:
+                unreached.append((l3, k3))
+            elif l3 > reach[2]:
+                empty_channels.append(f"{len(offs)}x(l={l3}, class {k3})")
+        if unreached:
+            raise ValueError(
+                f"irreps_out has degrees {[l for l, _ in unreached]} of parity classes "
+                f"{[k for _, k in unreached]} that no Gaunt product of {self.irreps_in1} and "
+                f"{self.irreps_in2} produces"
+            )
+        if empty_channels:
+            raise ValueError(
+                f"irreps_out asks for {empty_channels} but the highest channels of {self.irreps_in1} x "
+                f"{self.irreps_in2} do not reach that degree (they would be identically zero); lower that "
+                "multiplicity or raise the input multiplicities"
+            )
         self.pairs = pairs
         self.class_lmax = {k3: max(ls3) for k3, ls3 in cls_out.items()}
         self.backend = backend or default_backend(
@@ -158,8 +139,8 @@ class GauntTensorProduct(ExactTablesModule):
 
         self._grids = []
         for i, (k1, k2, k3, l1, l2, l3) in enumerate(pairs):
-            self.register_buffer(f"in1_index_{i}", _input_index(self.irreps_in1, k1, l1), persistent=False)
-            self.register_buffer(f"in2_index_{i}", _input_index(self.irreps_in2, k2, l2), persistent=False)
+            self.register_buffer(f"in1_index_{i}", lay1.gather_index(k1, l1, mul1), persistent=False)
+            self.register_buffer(f"in2_index_{i}", lay2.gather_index(k2, l2, mul2), persistent=False)
             if self.backend == "dense":
                 self.register_buffer(f"dense_{i}", gaunt_tensor(l1, l2, l3), persistent=False)
             else:
@@ -184,18 +165,13 @@ class GauntTensorProduct(ExactTablesModule):
             self.register_buffer(f"norm_{i}", norm[lidx], persistent=False)
             self.register_buffer(f"degree_index_{i}", lidx, persistent=False)
 
-        out_index = []
         offsets, off = {}, 0
         for k3 in sorted(cls_out):
             offsets[k3] = off
             off += (self.class_lmax[k3] + 1) ** 2
         total = off
-        for (m, ir), _ in zip(self.irreps_out, self.irreps_out.slices()):
-            k3 = parity_class(ir.l, ir.p)
-            for c in range(m):
-                for mm in range(-ir.l, ir.l + 1):
-                    out_index.append(c * total + offsets[k3] + ir.l**2 + ir.l + mm)
-        self.register_buffer("out_index", torch.tensor(out_index, dtype=torch.int64), persistent=False)
+        out_index = lay_out.scatter_index(lambda c, k, l, m: c * total + offsets[k] + l * l + l + m)
+        self.register_buffer("out_index", out_index, persistent=False)
         self._class_offsets = offsets
         self._class_total = total
 

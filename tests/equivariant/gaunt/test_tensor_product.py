@@ -177,8 +177,8 @@ def test_output_variance_is_normalised():
 @pytest.mark.parametrize(
     "args, match",
     [
-        (("4x0e+2x1o", "1x0e", "4x0e"), "multiplicity"),
-        (("4x0e+4x0e", "1x0e", "4x0e"), "once"),
+        (("4x0e+2x1o", "1x0e", "8x0e"), "multiplicities"),
+        (("4x0e+2x1o", "1x0e+1x1o", "4x2e"), "identically zero"),
         (("4x0e", "1x0e", "4x1o"), "no Gaunt product"),
         (("4x0e+4x1o", "1x1o", "4x1e"), "no Gaunt product"),
         (("4x0e", "2x0e", "4x0e"), "multiplicities"),
