@@ -18,7 +18,7 @@ ifeq ($(origin GEOMREP_DATA), undefined)
   endif
 endif
 
-.PHONY: demo test bench lint check install clean
+.PHONY: demo test bench lint check install clean docs
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,7 @@ $(PY):
 
 $(STAMP): pyproject.toml | $(PY)
 	@$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install "torch==$(TORCH_VERSION)"
-	$(PY) -m pip install -q -e ".[tutorials,dev]"
+	$(PY) -m pip install -q -e ".[tutorials,dev,docs]"
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -42,6 +42,10 @@ test: $(STAMP)
 check: $(STAMP)
 	$(PY) -m geomrep check
 
+# The documentation site (Sphinx, offline) into docs/_build/html; warnings are errors, as in the docs test.
+docs: $(STAMP)
+	$(PY) -m sphinx -b html -W --keep-going -n -E docs docs/_build/html
+
 bench: $(STAMP)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
@@ -50,4 +54,4 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check geomrep tests benchmarks || true
 
 clean:
-	rm -rf $(VENV) geomrep-demo .pytest_cache build *.egg-info
+	rm -rf $(VENV) geomrep-demo .pytest_cache build *.egg-info docs/_build docs/tutorials docs/benchmarks

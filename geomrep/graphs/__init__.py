@@ -5,7 +5,7 @@
 - :mod:`~geomrep.graphs.rfp`: :func:`random_feature_propagation`, :class:`AddRandomFeaturePropagationPE`;
 - :mod:`~geomrep.graphs.learned_rfp`: :class:`RandomFeaturePropagation` (in-model, learnable operator);
 - :mod:`~geomrep.graphs.sir`: :class:`SIRConv`;
-- :mod:`~geomrep.graphs.validation`: the ``edge_index`` / ``edge_weight`` / ``batch`` checks every entry
+- ``geomrep.graphs.validation``: the ``edge_index`` / ``edge_weight`` / ``batch`` checks every entry
   point runs (TypeError for a wrong dtype kind, ValueError naming the argument for shapes and values).
 """
 

@@ -20,7 +20,7 @@ handled explicitly with the pseudo-inverse convention ``d^{-1/2} = d^{-1} = 0`` 
 ℓ2 normalisation keeps an all-zero column zero instead of dividing by 0), and their row of
 ``"laplacian"`` is ``e_i / 2`` (they keep half of their own features). No NaN or inf is produced.
 
-All entry points validate their input with :mod:`geomrep.graphs.validation`: ``edge_index`` must be
+All entry points validate their input with ``geomrep.graphs.validation``: ``edge_index`` must be
 an integer ``(2, E)`` tensor with indices in ``[0, num_nodes)`` (TypeError / ValueError naming it;
 negative indices are never wrapped).
 
@@ -229,7 +229,7 @@ def propagate(x: Tensor, edge_index: Tensor, edge_weight: Tensor, num_nodes: int
         ``(num_nodes, *)`` tensor with ``x``'s dtype.
 
     Raises:
-        TypeError / ValueError: as :func:`~geomrep.graphs.validation.check_edge_index` for
+        TypeError / ValueError: as ``geomrep.graphs.validation.check_edge_index`` for
             ``edge_index``; wrong ``edge_weight`` shape; non-floating ``x``.
 
     Example:

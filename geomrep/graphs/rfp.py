@@ -132,7 +132,7 @@ def random_feature_propagation(
     Raises:
         TypeError: non-integer ``edge_index``/``batch``, non-floating ``x0`` or ``dtype``.
         ValueError: indices outside ``[0, num_nodes)``, negative or non-finite edge weights, a
-            ``num_graphs`` too small for ``batch``, wrong shapes (see :mod:`geomrep.graphs.validation`).
+            ``num_graphs`` too small for ``batch``, wrong shapes (see ``geomrep.graphs.validation``).
 
     Example:
         >>> ei = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
@@ -185,7 +185,7 @@ def propagation_trajectory(
 
     The loop shared by :func:`random_feature_propagation` (sparse-matrix ``step``) and
     :class:`~geomrep.graphs.learned_rfp.RandomFeaturePropagation` (differentiable gather ``step``);
-    ``𝒩`` is :func:`~geomrep.graphs.normalization.normalize_features` per graph of ``batch``.
+    ``𝒩`` is :func:`~geomrep.graphs.normalize_features` per graph of ``batch``.
 
     Args:
         x0: ``(N, m, k)`` start.

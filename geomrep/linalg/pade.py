@@ -1,7 +1,7 @@
 r"""Matrix Padé approximant (MPA) of ``√A`` and ``A^{-½}`` (the published method, ``method="mpa"``).
 
 With ``Â = A/‖A‖_F`` and ``Z = I − Â``, the Padé ``[m/m]`` approximant ``P(z)/Q(z)`` of ``√(1 − z)``
-(:func:`geomrep.linalg._series.pade_sqrt`) gives
+(``geomrep.linalg._series.pade_sqrt``) gives
 
 .. math::
 

@@ -87,7 +87,7 @@ def upper_scale(A: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
     """``c = ‖A⁴‖_F^{1/4}`` (``λ_max ≤ c ≤ n^{1/8} λ_max`` for SPD ``A``), ``Â = A/c`` and ``Â²``.
 
     ``A`` is first divided by ``‖A‖_F`` (computed without over/underflow, see
-    :func:`geomrep.linalg._checks.safe_frobenius_norm`) so that the powers cannot overflow or
+    ``geomrep.linalg._checks.safe_frobenius_norm``) so that the powers cannot overflow or
     underflow: float32 ``1e-30·I`` and ``1e30·I`` work. Two matrix products.
 
     Returns:

@@ -1,7 +1,7 @@
 r"""Matrix Taylor polynomial (MTP) of ``√A`` and ``A^{-½}`` (the published method, ``method="mtp"``).
 
 With ``Â = A/‖A‖_F`` and ``Z = I − Â``, truncate the binomial series
-(:func:`geomrep.linalg._series.binomial_series`) at degree ``K``:
+(``geomrep.linalg._series.binomial_series``) at degree ``K``:
 
 .. math::
 

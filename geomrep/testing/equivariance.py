@@ -269,7 +269,7 @@ def assert_equivariant(
             is promoted on a copy (an ``nn.Module`` is deep-copied and ``.to(float64)``-ed; a function,
             bound method or ``functools.partial`` gets the modules and floating tensors it holds —
             closure cells, defaults, partial arguments, module-level names its body reads — converted;
-            see :func:`~geomrep.testing.promotion.promote`). If that raises
+            see ``geomrep.testing.promotion.promote``). If that raises
             any exception, ``fn`` runs in its own dtype and a ``UserWarning`` says so. ``None`` keeps
             the inputs' dtype; a ``torch.dtype`` forces it (and raises if it cannot be used).
 

@@ -12,7 +12,7 @@ For κ < 0 the image is the upper sheet of the hyperboloid :math:`-x_0^2 + \|x_{
 distance :math:`R\,\operatorname{arcosh}(-\langle a, b\rangle_L / R^2)`; for κ > 0 it is the sphere
 :math:`x_0^2 + \|x_{1:}\|^2 = R^2` with distance :math:`R \arccos(\langle a, b\rangle / R^2)`. Both maps are
 isometries for *every* κ (the radius enters both the point and the inverse; a conversion written for
-|κ| = 1 only silently distorts distances otherwise). For κ = 0 the isometric Euclidean coordinates are
+\|κ| = 1 only silently distorts distances otherwise). For κ = 0 the isometric Euclidean coordinates are
 :math:`2x` (the stereographic model at κ = 0 carries the metric :math:`4I`), so the ambient
 dimension is ``d`` and not ``d + 1``; as κ → 0 the spatial part :math:`2x/(1+\kappa\|x\|^2)` tends to it.
 """

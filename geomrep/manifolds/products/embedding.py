@@ -138,7 +138,7 @@ def embed_graph(
         loss: ``"paper"`` or ``"repo"`` (module docstring).
         steps: optimiser steps. lr: learning rate. optimizer: ``"adam"`` or ``"sgd"`` (Riemannian).
         learnable_curvature: learn every non-Euclidean curvature (ignored for a given ``ProductSpace``);
-            a learnt curvature keeps its sign (H stays hyperbolic) with 1e-4 ≤ |κ| ≤ 1e4.
+            a learnt curvature keeps its sign (H stays hyperbolic) with 1e-4 ≤ abs(κ) ≤ 1e4.
         curvature_lr: learning rate of the curvatures (default ``lr / 10``: κ is a sensitive parameter).
         learnable_scale: learn the global scale ``s`` (else ``s = 1``).
         full_pairs_max: use all pairs each step up to this many pairs; otherwise sample ``batch_pairs``.

@@ -21,7 +21,7 @@ Every matrix function comes from :mod:`geomrep.linalg` (tie-safe gradients). Fun
 dtype and device of their inputs (float32 or float64); leading batch dimensions broadcast; empty
 batches give empty results.
 
-Validation (see :mod:`geomrep.manifolds.spd._checks`): every matrix argument, first or second, is
+Validation (see ``geomrep.manifolds.spd._checks``): every matrix argument, first or second, is
 checked the same way — finite, symmetric, and SPD (``P``, and ``A`` of :func:`bw_geodesic`, which are
 inverted) or PSD (``X``, ``Y``, ``B``) — and a failure names the user's argument and reports that
 matrix's own smallest eigenvalue. Data checks are skipped under ``torch.compile``. Distance, log,
