@@ -48,7 +48,7 @@ def load_tu_dataset(
         FileNotFoundError: when ``tudatasets/<name>/raw`` does not exist.
 
     Example:
-        >>> ds = load_tu_dataset("MUTAG")  # doctest: +SKIP
+        >>> ds = load_tu_dataset("MUTAG")  # reads $GEOMREP_DATA/tudatasets/MUTAG
         >>> len(ds), ds.num_classes
         (188, 2)
     """

@@ -61,7 +61,7 @@ def load_zinc12k(
         FileNotFoundError: when the folder is missing. ValueError: unknown split/target.
 
     Example:
-        >>> data = load_zinc12k(splits=("val",), max_per_split=10)  # doctest: +SKIP
+        >>> data = load_zinc12k(splits=("val",), max_per_split=10)  # needs rdkit and $GEOMREP_DATA/zinc12k
         >>> data["val"][0].x.shape[1]
         9
     """

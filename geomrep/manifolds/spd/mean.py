@@ -168,9 +168,9 @@ def bw_mean(
 
     Example:
         >>> I = torch.eye(2, dtype=torch.float64)
-        >>> bw_mean(torch.stack([I, 9 * I]))  # ((1 + 3) / 2)^2 I
-        tensor([[4., 0.],
-                [0., 4.]], dtype=torch.float64)
+        >>> G = bw_mean(torch.stack([I, 9 * I]))
+        >>> torch.allclose(G, 4 * I)  # ((1 + 3) / 2)^2 I
+        True
     """
     w, total, reduce, S = _start(X, weights, reduce, iters, init, allow_singular=True, tol=tol)
     return _bw_fixed_point(X, S, w, total, iters=iters, tol=tol, reduce=reduce)
