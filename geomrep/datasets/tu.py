@@ -17,6 +17,7 @@ from ._root import data_root
 
 __all__ = ["TU_NAMES", "load_tu_dataset", "default_cache_dir"]
 
+#: The TU datasets :func:`load_tu_dataset` reads (``name``).
 TU_NAMES = ("MUTAG", "PROTEINS", "ENZYMES")
 
 

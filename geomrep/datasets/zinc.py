@@ -20,6 +20,7 @@ from ._root import data_root
 
 __all__ = ["ZINC_SPLITS", "load_zinc12k"]
 
+#: The splits of ZINC-12k, as accepted by ``splits`` of :func:`load_zinc12k`.
 ZINC_SPLITS = ("train", "val", "test")
 _TARGETS = ("score", "logp", "SA")
 

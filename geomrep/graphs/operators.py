@@ -46,6 +46,7 @@ __all__ = [
     "propagate",
 ]
 
+#: Operators accepted as ``operator``: "sym" D^-½AD^-½, "rw" D^-1A, "laplacian" (I + D^-½AD^-½)/2.
 OPERATORS = ("sym", "rw", "laplacian")
 
 

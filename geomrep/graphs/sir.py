@@ -30,6 +30,7 @@ from .validation import check_edge_index
 
 __all__ = ["SIRConv", "SIR_AGGREGATIONS"]
 
+#: Neighbourhood aggregations accepted by :class:`SIRConv` (``aggr``).
 SIR_AGGREGATIONS = ("sum", "mean", "max", "sym")
 
 
