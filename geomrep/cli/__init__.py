@@ -1,6 +1,6 @@
 """Command line interface: ``python -m geomrep {demo,bench,check,list}``.
 
-Feature modules (:mod:`geomrep.cli.linalg`, ``spd``, ``gaunt``, ``graphs``) register their demo
+Feature modules (``geomrep.cli.linalg``, ``spd``, ``gaunt``, ``graphs``) register their demo
 tasks, benchmarks and checks in :data:`geomrep.cli.registry.REGISTRY` when imported here.
 """
 
