@@ -1,7 +1,7 @@
 """How the Gaunt modules pair the channels of arbitrary e3nn irreps (per-irrep channel groups).
 
 A Gaunt product multiplies *spherical functions*: channel ``c`` of a feature is read as
-``f_c = Σ_{l,m} x_{c,lm} Y_lm`` (one function per parity class, see :func:`parity_class`). For irreps
+``f_c = Σ_{l,m} x_{c,lm} Y_lm`` (one function per parity class, see ``parity_class``). For irreps
 with one multiplicity ``C`` and each irrep once (``8x0e+8x1o+8x2e``) channel ``c`` simply has every
 degree. For any other e3nn ``Irreps`` the channels are laid out as follows:
 
@@ -98,7 +98,7 @@ class ChannelLayout:
 
 
 def channel_layout(irreps, name: str) -> ChannelLayout:
-    """Validate ``irreps`` (any e3nn ``Irreps``) and build its :class:`ChannelLayout`.
+    """Validate ``irreps`` (any e3nn ``Irreps``) and build its ``ChannelLayout``.
 
     Raises:
         ValueError: if ``irreps`` is not e3nn irreps or has no non-zero multiplicity.
