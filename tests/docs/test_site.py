@@ -91,3 +91,11 @@ def test_the_notebook_check_flags_a_notebook_saved_without_outputs(tmp_path):
     assert unexecuted_cells(path) == [1]
     for real in sorted((ROOT / "tutorials").glob("*.ipynb")):
         assert unexecuted_cells(real) == [], f"{real.name} is stored with unexecuted cells"
+
+
+def test_landing_page_example_runs():
+    text = (DOCS / "index.md").read_text()
+    match = re.search(r"## Example\n\n```python\n(.*?)```", text, re.S)
+    assert match is not None, "docs/index.md has no ## Example python block"
+    assert len(match.group(1).splitlines()) <= 25
+    exec(compile(match.group(1), "docs/index.md", "exec"), {})
