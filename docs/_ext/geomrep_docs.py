@@ -5,7 +5,8 @@
   (an error under ``-W``) on a notebook whose code cells were not executed and stored;
 - documents module-level constants from their ``#:`` comment in the defining submodule (autodoc only
   looks in the package ``__init__`` where they are re-exported);
-- ``.. geomrep-cli::`` renders ``python -m geomrep --help`` and the help of every subcommand.
+- ``.. geomrep-cli::`` renders ``python -m geomrep --help``, the help of every subcommand and the
+  registered demos, benchmarks and checks (what ``python -m geomrep list`` prints).
 """
 
 from __future__ import annotations
@@ -157,7 +158,39 @@ class CLIHelp(SphinxDirective):
                     section += nodes.title(text=f"python -m geomrep {name}")
                     section += nodes.literal_block(text=sub.format_help(), language="text")
                     out.append(section)
+        out.append(self._registered())
         return out
+
+    @staticmethod
+    def _registered():
+        """A section per kind with a table of the registered names and descriptions (``list``)."""
+        from geomrep.cli.registry import REGISTRY
+
+        top = nodes.section(ids=["cli-registered"])
+        top += nodes.title(text="Registered demos, benchmarks and checks")
+        kinds = (("demo", REGISTRY.demos), ("bench", REGISTRY.benchmarks), ("check", REGISTRY.checks))
+        for kind, table in kinds:
+            section = nodes.section(ids=[f"cli-registered-{kind}"])
+            section += nodes.title(text=f"{kind} ({len(table)})")
+            group = nodes.tgroup(cols=2)
+            group += nodes.colspec(colwidth=1)
+            group += nodes.colspec(colwidth=3)
+            body = nodes.tbody()
+            for name, entry in table.items():
+                row = nodes.row()
+                row += nodes.entry("", nodes.paragraph("", "", nodes.literal(text=name)))
+                row += nodes.entry("", nodes.paragraph(text=entry.description))
+                body += row
+            head = nodes.thead()
+            hrow = nodes.row()
+            hrow += nodes.entry("", nodes.paragraph(text="name"))
+            hrow += nodes.entry("", nodes.paragraph(text="description"))
+            head += hrow
+            group += head
+            group += body
+            section += nodes.table("", group)
+            top += section
+        return top
 
 
 def setup(app):

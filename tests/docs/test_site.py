@@ -81,6 +81,10 @@ def test_cli_page_shows_the_help(site):
     html = (site / "cli.html").read_text()
     for sub in ("demo", "bench", "check", "list"):
         assert f"python -m geomrep {sub}" in html
+    from geomrep.cli.registry import REGISTRY
+
+    for table in (REGISTRY.demos, REGISTRY.benchmarks, REGISTRY.checks):
+        assert table and all(name in html for name in table)
 
 
 def test_the_notebook_check_flags_a_notebook_saved_without_outputs(tmp_path):
