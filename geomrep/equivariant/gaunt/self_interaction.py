@@ -27,7 +27,12 @@ class GauntSelfInteraction(ExactTablesModule):
     unit-variance inputs. This is the Gaunt analogue of MACE's symmetric contraction (products of the
     same feature ν times, per-degree weights). Parity: for inputs with ``p = (-1)^l`` every power has
     that parity; for the opposite parity ``f^k`` has parity class ``k mod 2``; each output irrep
-    receives the powers of its class only.
+    receives the powers of its class only. Mixed inputs (``0e+0o``, ``1o+1e``, …): with ``f0`` the
+    class-0 part (a scalar field, ``p = (-1)^l``) and ``f1`` the class-1 part (a pseudo-scalar field),
+    the terms are the even and odd parts of ``(f0 + f1)^k`` in ``f1``,
+    ``A_k = Σ_{b even} C(k, b) f0^{k-b} f1^b`` (class 0) and ``B_k = Σ_{b odd} …`` (class 1), computed
+    on the grid by ``A_{k+1} = f0 A_k + f1 B_k``, ``B_{k+1} = f0 B_k + f1 A_k``; the weight then has
+    ``2ν`` rows ``(A_1, B_1, A_2, B_2, …)``. Single-class inputs keep the ``ν`` rows and the fast path.
 
     Channels of any e3nn irreps (:mod:`~geomrep.equivariant.gaunt.channels`): channel ``c`` of irrep
     ``(l, p)`` exists for ``c < mul`` (``16x0e+8x1o+4x2e``: channels 0–3 have degrees 0–2, 4–7 degrees
@@ -36,7 +41,7 @@ class GauntSelfInteraction(ExactTablesModule):
     computed from ``f_c`` only. Uniform irreps run the fast path unchanged.
 
     Args:
-        irreps: input irreps (any multiplicities, repeats and order), one parity class.
+        irreps: input irreps (any multiplicities, repeats, order and parities).
         correlation: ν ≥ 1.
         irreps_out: output irreps (default ``irreps``); multiplicities at most that of ``irreps``,
             degrees reached by the powers of the highest output channel.
@@ -60,10 +65,7 @@ class GauntSelfInteraction(ExactTablesModule):
             raise ValueError(f"correlation must be an int >= 1, got {correlation!r}")
         lay = channel_layout(irreps, "irreps")
         cls = lay.classes()
-        if len(cls) != 1:
-            raise ValueError(
-                f"irreps must have a single parity class (all p = (-1)^l, or all opposite), got {irreps}"
-            )
+        self.mixed = len(cls) == 2
         lay_out = channel_layout(irreps if irreps_out is None else irreps_out, "irreps_out")
         mul = lay.channels
         if lay_out.channels > mul:
@@ -72,17 +74,26 @@ class GauntSelfInteraction(ExactTablesModule):
             )
         if backend not in (None, "grid", "fft"):
             raise ValueError(f"backend must be 'grid', 'fft' or None, got {backend!r}")
-        ((k_in, ls_in),) = cls.items()
         self.irreps_in, self.irreps_out = lay.irreps, lay_out.irreps
         self.channels, self.correlation = mul, correlation
-        self.lmax = max(ls_in)
+        self.lmax = max(max(ls) for ls in cls.values())
         self.lmax_out = max(ir.l for _, ir in self.irreps_out)
-        # which powers feed which output class
-        self.power_class = [(k_in * k) % 2 for k in range(1, correlation + 1)]
+        # the terms (weighted separately) and the output class each feeds: the powers f^k of a single
+        # class; for a mixed input the even and odd parts A_k, B_k of (f0 + f1)^k, in that order
+        if self.mixed:
+            self.power_class = [k3 for _ in range(correlation) for k3 in (0, 1)]
+        else:
+            ((k_in, _),) = cls.items()
+            self.power_class = [(k_in * k) % 2 for k in range(1, correlation + 1)]
         for (l3, k3), offs in sorted(lay_out.offsets.items()):
-            lmax_c = max(lay.classes(len(offs))[k_in])  # degree of the highest output channel's input
-            ks = [k for k in range(1, correlation + 1) if self.power_class[k - 1] == k3 and l3 <= k * lmax_c]
-            if not ks:
+            top = lay.classes(len(offs))  # degrees present in the highest output channel
+            reach = [
+                (k - b) * max(top.get(0, [0])) + b * max(top.get(1, [0]))
+                for k in range(1, correlation + 1)
+                for b in range(k + 1)  # b factors of class 1, k - b of class 0
+                if b % 2 == k3 and (b == 0 or 1 in top) and (b == k or 0 in top)
+            ]
+            if not reach or l3 > max(reach):
                 raise ValueError(
                     f"irreps_out degree {l3} of parity class {k3} (x{len(offs)}) is not reached by powers "
                     f"of {self.irreps_in}"
@@ -97,10 +108,17 @@ class GauntSelfInteraction(ExactTablesModule):
         for j, t in enumerate(analysis_tables(self.lmax_out, self._grid)):
             self.register_buffer(f"ana_{j}", t.clone(), persistent=False)
 
-        self.register_buffer("in_index", lay.gather_index(k_in, self.lmax, mul), persistent=False)
+        if self.mixed:  # per channel: class-0 coefficients, then class-1 coefficients
+            index = torch.stack(
+                [lay.gather_index(k, self.lmax, mul).view(mul, -1) for k in (0, 1)], dim=1
+            ).reshape(-1)
+        else:
+            index = lay.gather_index(k_in, self.lmax, mul)
+        self.register_buffer("in_index", index, persistent=False)
         n3 = (self.lmax_out + 1) ** 2
         out_index = lay_out.scatter_index(lambda c, k, l, m: (2 * c + k) * n3 + l * l + l + m)
-        select = torch.zeros(2, correlation, dtype=torch.float64)  # power k feeds parity class select[:, k]
+        n_terms = len(self.power_class)
+        select = torch.zeros(2, n_terms, dtype=torch.float64)  # term t feeds parity class select[:, t]
         for k, k3 in enumerate(self.power_class):
             select[k3, k] = 1.0
         self.register_buffer("class_select", select, persistent=False)
@@ -110,27 +128,58 @@ class GauntSelfInteraction(ExactTablesModule):
         )
         self.register_buffer("degree_index", lidx, persistent=False)
         self.register_buffer("norm", self._unit_variance_scale(), persistent=False)
-        self.weight = nn.Parameter(torch.ones(correlation, mul, self.lmax_out + 1))
+        self.weight = nn.Parameter(torch.ones(n_terms, mul, self.lmax_out + 1))
 
     def _unit_variance_scale(self) -> torch.Tensor:
         """``1/std`` of each power's degree-l coefficients for N(0, 1) inputs (fixed-seed estimate)."""
         gen = torch.Generator().manual_seed(0)
-        x = torch.randn(512, (self.lmax + 1) ** 2, generator=gen, dtype=torch.float64)
+        x = torch.randn(
+            512, (2 if self.mixed else 1) * (self.lmax + 1) ** 2, generator=gen, dtype=torch.float64
+        )
         tables = [
             getattr(self, f"syn_{j}").to(torch.float64) if j != 1 else self.syn_1 for j in range(self._n_syn)
         ]
         tables = [t.to(torch.float64) if t.is_floating_point() else t for t in tables]
         ana = [getattr(self, f"ana_{j}") for j in range(self._n_ana)]
         ana = [t.to(torch.float64) if t.is_floating_point() else t for t in ana]
-        y = self._powers(x.t(), tables, ana)  # (N3, ν, 512)
-        var = y.pow(2).mean(dim=-1)  # (N3, ν)
+        y = self._terms(x.t(), tables, ana)  # (N3, T, 512)
+        var = y.pow(2).mean(dim=-1)  # (N3, T)
         lidx = torch.repeat_interleave(
             torch.arange(self.lmax_out + 1), 2 * torch.arange(self.lmax_out + 1) + 1
         )
-        per_l = torch.zeros(self.lmax_out + 1, self.correlation, dtype=torch.float64).index_add_(0, lidx, var)
+        per_l = torch.zeros(self.lmax_out + 1, var.shape[1], dtype=torch.float64).index_add_(0, lidx, var)
         per_l = per_l / (2 * torch.arange(self.lmax_out + 1, dtype=torch.float64) + 1).unsqueeze(1)
         scale = torch.where(per_l > 1e-20, per_l.clamp_min(1e-300).rsqrt(), torch.zeros_like(per_l))
-        return scale.t()[:, lidx] / self.correlation**0.5  # (ν, N3)
+        return scale.t()[:, lidx] / self.correlation**0.5  # (T, N3)
+
+    def _terms(self, xt: torch.Tensor, syn, ana) -> torch.Tensor:
+        """``((Lout+1)², T, B)``: :meth:`_powers` of a single class, :meth:`_mixed_powers` of two."""
+        return self._mixed_powers(xt, syn, ana) if self.mixed else self._powers(xt, syn, ana)
+
+    def _mixed_powers(self, xt: torch.Tensor, syn, ana) -> torch.Tensor:
+        """Even/odd parts ``A_k, B_k`` of ``(f0 + f1)^k`` from ``xt (2(L+1)², B)`` (class 0 rows first).
+
+        ``A_1 = f0``, ``B_1 = f1``, ``A_{k+1} = f0 A_k + f1 B_k``, ``B_{k+1} = f0 B_k + f1 A_k`` on the
+        grid (exact: no difference of large powers). Returns ``((Lout+1)², 2ν, B)`` ordered
+        ``A_1, B_1, A_2, B_2, …``. ``A_k`` is a true scalar field (class 0), ``B_k`` a pseudo-scalar one.
+        """
+        grid = self._grid
+        n, batch = xt.shape[0] // 2, xt.shape[1]
+        f = synthesis(torch.cat([xt[:n], xt[n:]], dim=1), grid, tuple(syn))
+        if grid.backend == "fft":  # (2B, Mβ, Mα)
+            f0, f1 = f[:batch], f[batch:]
+        else:  # (Nα, Nβ, 2B)
+            f0, f1 = f[..., :batch], f[..., batch:]
+        terms = [f0, f1]
+        for _ in range(self.correlation - 1):
+            a, b = terms[-2], terms[-1]
+            terms += [f0 * a + f1 * b, f0 * b + f1 * a]
+        if grid.backend == "fft":
+            p = torch.cat(terms, dim=0)
+        else:
+            p = torch.stack(terms, dim=2).reshape(grid.n_alpha, grid.n_beta, -1)
+        y = analysis(p, grid, tuple(ana))
+        return y.view(y.shape[0], len(terms), batch)
 
     def _powers(self, xt: torch.Tensor, syn, ana) -> torch.Tensor:
         """SH coefficients of f, f², …, f^ν: ``((Lout+1)², ν, B)`` from batch-last ``xt ((L+1)², B)``."""
@@ -159,16 +208,16 @@ class GauntSelfInteraction(ExactTablesModule):
         rows, c = x.shape[0], self.channels
         xp = torch.cat([x, x.new_zeros(rows, 1)], dim=1)
         g = xp.index_select(1, self.in_index).view(rows, c, self.in_index.shape[0] // c)
-        xt = g.permute(2, 0, 1).reshape(g.shape[2], rows * c)
+        xt = g.permute(2, 0, 1).reshape(g.shape[2], rows * c)  # mixed: 2(L+1)² rows, class 0 first
 
         def cast(t):
             return t.to(dtype) if t.is_floating_point() and t.dtype != dtype else t
 
         syn = [cast(getattr(self, f"syn_{j}")) for j in range(self._n_syn)]
         ana = [cast(getattr(self, f"ana_{j}")) for j in range(self._n_ana)]
-        y = self._powers(xt, syn, ana)
-        y = y.view(y.shape[0], self.correlation, rows, c)  # (N3, ν, rows, C)
-        w = self.weight.to(dtype).index_select(2, self.degree_index)  # (ν, C, N3)
+        y = self._terms(xt, syn, ana)
+        y = y.view(y.shape[0], self.weight.shape[0], rows, c)  # (N3, T, rows, C)
+        w = self.weight.to(dtype).index_select(2, self.degree_index)  # (T, C, N3)
         w = w * cast(self.norm).unsqueeze(1)
         y = torch.einsum("nkrc,kcn,sk->rcsn", y, w, cast(self.class_select))  # (rows, C, class, N3)
         y = y.reshape(rows, y.shape[1] * y.shape[2] * y.shape[3]).index_select(1, self.out_index)

@@ -5,7 +5,7 @@ import torch
 from e3nn import o3
 from e3nn.util.test import assert_equivariant as e3nn_assert_equivariant
 
-from geomrep.equivariant.gaunt import GauntSelfInteraction, GauntTensorProduct, gaunt_constant
+from geomrep.equivariant.gaunt import GauntSelfInteraction, GauntTensorProduct, gaunt_constant, gaunt_tensor
 from geomrep.equivariant.gaunt.channels import channel_layout, parity_class
 
 # (irreps_in1, irreps_in2, irreps_out): the MACE/NequIP hidden-feature shape, parity mixes, repeats
@@ -195,3 +195,48 @@ def test_self_interaction_any_multiplicities(irreps, correlation, irreps_out):
 def test_bad_channel_layouts(args, match):
     with pytest.raises(ValueError, match=match):
         GauntTensorProduct(*args)
+
+
+@pytest.mark.parametrize("backend", ["grid", "fft"])
+def test_self_interaction_mixed_parity_matches_dense_gaunt_products(backend):
+    """0e+0o+1o+1e input: terms A_k/B_k = even/odd parts of (f0 + f1)^k, from the exact Gaunt tensor."""
+    irreps, irreps_out = "3x0e+2x0o+3x1o+1x1e", "3x0e+2x0o+3x1o+2x1e+3x2e+1x2o"
+    si = GauntSelfInteraction(irreps, 2, irreps_out, backend=backend).double()
+    assert si.mixed and si.weight.shape == (4, 3, 3) and si.power_class == [0, 1, 0, 1]
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        si.weight.normal_(generator=gen)
+    x = torch.randn(4, si.irreps_in.dim, generator=gen, dtype=torch.float64)
+    y = si(x)
+    g = gaunt_tensor(1, 1, 2)  # exact rational-arithmetic reference, independent of the grids
+    # class-0 and class-1 coefficient vectors (l <= 1) per channel, read from the e3nn layout by hand
+    x0, x1 = torch.zeros(4, 3, 4, dtype=torch.float64), torch.zeros(4, 3, 4, dtype=torch.float64)
+    x0[:, :, 0] = x[:, 0:3]  # 3x0e
+    x1[:, :2, 0] = x[:, 3:5]  # 2x0o
+    x0[:, :, 1:4] = x[:, 5:14].view(4, 3, 3)  # 3x1o
+    x1[:, 0, 1:4] = x[:, 14:17]  # 1x1e
+
+    def prod(a, b):
+        return torch.einsum("rci,rcj,ijk->rck", a, b, g)
+
+    terms = [x0, x1, prod(x0, x0) + prod(x1, x1), 2 * prod(x0, x1)]  # A1, B1, A2, B2 (l <= 2)
+    terms = [torch.nn.functional.pad(t, (0, 9 - t.shape[-1])) for t in terms]
+    lidx = torch.tensor([0, 1, 1, 1, 2, 2, 2, 2, 2])
+    out = torch.zeros(4, 3, 2, 9, dtype=torch.float64)  # (rows, channel, class, lm)
+    for t, term in enumerate(terms):
+        w = si.weight[t][:, lidx] * si.norm[t]  # (C, 9)
+        out[:, :, si.power_class[t]] += term * w
+    expected = torch.cat(
+        [
+            out[:, :, 0, 0],  # 3x0e
+            out[:, :2, 1, 0],  # 2x0o
+            out[:, :, 0, 1:4].reshape(4, 9),  # 3x1o
+            out[:, :2, 1, 1:4].reshape(4, 6),  # 2x1e
+            out[:, :, 0, 4:9].reshape(4, 15),  # 3x2e
+            out[:, :1, 1, 4:9].reshape(4, 5),  # 1x2o
+        ],
+        dim=1,
+    )
+    torch.testing.assert_close(y, expected, atol=1e-12, rtol=0)
+    assert expected[:, -5:].abs().amax() > 1e-3  # the cross term B2 (class 1, l = 2) is exercised
+    e3nn_assert_equivariant(GauntSelfInteraction(irreps, 3, irreps_out, backend=backend))

@@ -91,7 +91,7 @@ def test_gradcheck_compile_state_dict():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"irreps": "2x0e+2x1e", "correlation": 2}, "single parity class"),
+        ({"irreps": "2x0e+1x1e", "correlation": 1, "irreps_out": "2x1e"}, "not reached"),
         ({"irreps": "2x0e", "correlation": 0}, "correlation"),
         ({"irreps": "2x0e+2x1o", "correlation": 2, "irreps_out": "3x0e"}, "multiplicity"),
         ({"irreps": "2x0e+2x1o", "correlation": 2, "irreps_out": "2x3o"}, "not reached"),
