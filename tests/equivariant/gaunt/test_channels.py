@@ -1,5 +1,8 @@
 """Gaunt products on any e3nn irreps: per-degree multiplicities, repeated/unsorted irreps, 0e+0o mixes."""
 
+import copy
+import io
+
 import pytest
 import torch
 from e3nn import o3
@@ -7,6 +10,9 @@ from e3nn.util.test import assert_equivariant as e3nn_assert_equivariant
 
 from geomrep.equivariant.gaunt import GauntSelfInteraction, GauntTensorProduct, gaunt_constant, gaunt_tensor
 from geomrep.equivariant.gaunt.channels import channel_layout, parity_class
+from geomrep.testing import assert_compiles
+
+SH_IRREPS = "1x0e+1x1o+1x2e"
 
 # (irreps_in1, irreps_in2, irreps_out): the MACE/NequIP hidden-feature shape, parity mixes, repeats
 CASES = [
@@ -240,3 +246,30 @@ def test_self_interaction_mixed_parity_matches_dense_gaunt_products(backend):
     torch.testing.assert_close(y, expected, atol=1e-12, rtol=0)
     assert expected[:, -5:].abs().amax() > 1e-3  # the cross term B2 (class 1, l = 2) is exercised
     e3nn_assert_equivariant(GauntSelfInteraction(irreps, 3, irreps_out, backend=backend))
+
+
+def test_any_irreps_compile_state_dict_float32_and_empty():
+    """Non-uniform modules: torch.compile, state_dict round trip, float32 vs float64, empty batches."""
+    tp = GauntTensorProduct("2x1o+6x0e+2x1o+1x0o", SH_IRREPS, "6x0e+4x1o+1x0o+2x2e")
+    si = GauntSelfInteraction("4x0e+2x0o+3x1o+1x1e", 2)
+    gen = torch.Generator().manual_seed(0)
+    x1 = torch.randn(5, tp.irreps_in1.dim, generator=gen)
+    x2 = torch.randn(5, 9, generator=gen)
+    xs = torch.randn(5, si.irreps_in.dim, generator=gen)
+    for module, args in ((tp, (x1, x2)), (si, (xs,))):
+        with torch.no_grad():
+            module.weight.uniform_(0.5, 1.5, generator=gen)
+        out = assert_compiles(module, *args, backend="aot_eager")
+        ref = copy.deepcopy(module).double()(*(a.double() for a in args))
+        assert out.dtype == torch.float32
+        assert (out.double() - ref).abs().amax() <= 3e-5 * ref.abs().amax()
+        buf = io.BytesIO()
+        torch.save(module.state_dict(), buf)
+        buf.seek(0)
+        fresh = type(module)(
+            *((tp.irreps_in1, SH_IRREPS, tp.irreps_out) if module is tp else (si.irreps_in, 2))
+        )
+        fresh.load_state_dict(torch.load(buf))
+        torch.testing.assert_close(fresh(*args), module(*args))
+        empty = module(*(a[:0] for a in args))
+        assert empty.shape == (0, out.shape[1])

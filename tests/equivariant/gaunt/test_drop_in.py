@@ -15,7 +15,7 @@ from e3nn.util.test import assert_equivariant as e3nn_assert_equivariant
 from geomrep.equivariant.gaunt import GauntTensorProduct
 from geomrep.equivariant.gaunt.drop_in import GauntDropIn, parameter_counts
 from geomrep.equivariant.gaunt.interatomic import InteratomicModel, collate, rotation_invariance_error
-from geomrep.testing import equivariance_error, irreps_action, random_orthogonal
+from geomrep.testing import assert_compiles, equivariance_error, irreps_action, random_orthogonal
 
 HIDDEN, SH = "64x0e+32x1o+16x2e", "1x0e+1x1o+1x2e"
 
@@ -175,3 +175,10 @@ def test_interatomic_model_recipe():
         opt.step()
         losses.append(loss.item())
     assert math.isfinite(losses[0]) and losses[1] != losses[0]
+
+
+def test_drop_in_compiles():
+    g = GauntDropIn("8x0e+4x1o", "1x0e+1x1o", "8x0e+4x1o+2x2e", shared_weights=False)
+    w = torch.randn(3, g.weight_numel)
+    out = assert_compiles(g, torch.randn(3, 20), torch.randn(3, 4), w, backend="aot_eager")
+    assert out.shape == (3, 30)
