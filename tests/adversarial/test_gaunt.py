@@ -228,3 +228,34 @@ def test_tensor_product_any_irreps_rows_independent_and_equivariant(irreps, rows
             trials=2,
         )
         assert r["error"] <= 1e-9 * max(r["scale"], 1.0)
+
+
+@SETTINGS
+@given(
+    st.lists(st.tuples(st.integers(0, 2), st.integers(0, 1), st.integers(1, 3)), min_size=1, max_size=5),
+    st.integers(1, 3),
+    st.sampled_from((0, 2)),
+    st.sampled_from(("grid", "fft")),
+)
+def test_self_interaction_any_irreps_rows_independent_and_equivariant(blocks, nu, rows, backend):
+    """Any multiplicities, repeats, order and parity mixes in, irreps_out = irreps: O(3)-equivariant rows."""
+    irreps = o3.Irreps([(m, (l, (-1) ** l if k == 0 else -((-1) ** l))) for l, k, m in blocks])
+    si = GauntSelfInteraction(irreps, nu, backend=backend).double()  # power 1 reaches every output
+    with torch.no_grad():
+        si.weight.normal_()
+    x = torch.randn(rows, irreps.dim, dtype=torch.float64)
+    with torch.no_grad():
+        y = si(x)
+        assert y.shape == (rows, irreps.dim) and torch.isfinite(y).all()
+        for i in range(rows):
+            torch.testing.assert_close(si(x[i : i + 1]), y[i : i + 1], atol=1e-13, rtol=0)
+    if rows:
+        r = equivariance_error(
+            si,
+            (x,),
+            (irreps_action(irreps, parity=True),),
+            irreps_action(irreps, parity=True),
+            group_sampler=lambda dtype=None: random_orthogonal(3, dtype=dtype),
+            trials=2,
+        )
+        assert r["error"] <= 1e-9 * max(r["scale"], 1.0)

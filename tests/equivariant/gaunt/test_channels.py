@@ -21,6 +21,7 @@ CASES = [
     ("3x0e+2x0o+3x1o+1x1e", "1x0e+1x0o+1x1o", "3x0e+3x0o+3x1o+2x1e+1x2e"),
     ("2x1o+3x0e+2x1o+1x0o", "4x0e+4x1o", "1x1o+2x0e+2x2e+1x1o+1x0o+1x1e"),
     ("4x0e+4x1o+2x1o+2x2e", "6x0e+3x1o", "6x0e+5x1o+2x2e"),
+    ("1x0e+1x1o", "4x0e+2x1o+2x0o", "4x0e+4x1o+2x2e+2x0o+1x1e"),  # broadcast first input
 ]
 
 
