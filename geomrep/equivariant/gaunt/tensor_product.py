@@ -36,7 +36,8 @@ class GauntTensorProduct(ExactTablesModule):
     ``c < mul``: the product is the uniform product with absent channels set to zero (per-irrep channel
     groups: channels 0–15 carry ``0e+1o+2e``, 16–31 ``0e+1o``, 32–63 ``0e``); repeated irreps take
     consecutive channels in order of appearance (``2x1o+3x0e+2x1o`` has channels 0–3 of ``1o``) and the
-    irreps may be in any order. This is e3nn's ``o3.TensorProduct`` with ``"uvw"`` paths restricted to
+    irreps may be in any order (``ν`` assumes full channels: a channel missing some input degrees has a
+    smaller output variance). This is e3nn's ``o3.TensorProduct`` with ``"uvw"`` paths restricted to
     the Gaunt paths with weights ``δ_uw δ_vw w[pair, c, l3] ν c(l1, l2, l3)``. For uniform irreps
     (one multiplicity, each irrep once) it is the fast path unchanged. To mix channels (as e3nn's
     ``FullyConnectedTensorProduct`` does), put an ``o3.Linear`` before/after it
@@ -68,6 +69,9 @@ class GauntTensorProduct(ExactTablesModule):
         >>> tp = GauntTensorProduct("8x0e+8x1o+8x2e", "1x0e+1x1o+1x2e", "8x0e+8x1o+8x2e+8x3o")
         >>> tp(torch.randn(5, tp.irreps_in1.dim), torch.randn(5, 9)).shape
         torch.Size([5, 128])
+        >>> mace = GauntTensorProduct("64x0e+32x1o+16x2e", "1x0e+1x1o+1x2e", "64x0e+32x1o+16x2e")
+        >>> mace(torch.randn(5, 240), torch.randn(5, 9)).shape
+        torch.Size([5, 240])
     """
 
     def __init__(
