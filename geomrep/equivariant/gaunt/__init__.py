@@ -5,7 +5,7 @@ Public API: :func:`gaunt_product` (functional), :class:`GauntTensorProduct` and
 :mod:`~geomrep.equivariant.gaunt.channels`), :class:`GauntDropIn` (replaces an e3nn tensor product in
 a model, recipe in :mod:`~geomrep.equivariant.gaunt.drop_in`), and the exact coefficient tables
 (:func:`gaunt_block`, :func:`gaunt_constant`, :func:`gaunt_tensor`). A small interatomic model built
-on them (used by the QM9 tutorial) lives in :mod:`geomrep.equivariant.gaunt.interatomic`.
+on them (used by the QM9 tutorial) lives in ``geomrep.equivariant.gaunt.interatomic``.
 """
 
 from .coefficients import gaunt_block, gaunt_constant, gaunt_paths, gaunt_tensor, wigner_3j_complex

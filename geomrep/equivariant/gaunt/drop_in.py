@@ -1,9 +1,9 @@
 """Drop-in replacement of an e3nn tensor product (``o3.TensorProduct``, ``FullyConnectedTensorProduct``).
 
-:class:`GauntDropIn` has the interface of e3nn's tensor products — ``irreps_in1``, ``irreps_in2``,
-``irreps_out``, ``weight_numel``, ``internal_weights``, ``shared_weights`` and
-``forward(x1, x2, weight=None)`` with a flat ``weight (..., weight_numel)`` — so it replaces one in a
-model without touching the model's code:
+:class:`~geomrep.equivariant.gaunt.GauntDropIn` has the interface of e3nn's tensor products —
+``irreps_in1``, ``irreps_in2``, ``irreps_out``, ``weight_numel``, ``internal_weights``,
+``shared_weights`` and ``forward(x1, x2, weight=None)`` with a flat ``weight (..., weight_numel)`` — so
+it replaces one in a model without touching the model's code:
 
 .. math:: y = \\mathrm{Lin}_{\\text{out}}\\Big(\\mathrm{Gaunt}_w\\big(\\mathrm{Lin}_1(x_1),\\,
    \\mathrm{Lin}_2(x_2)\\big)\\Big)

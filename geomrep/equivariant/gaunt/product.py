@@ -62,7 +62,7 @@ def gaunt_product(
        = \\sum G^{l_1 l_2 l_3}_{m_1 m_2 m_3}\\, x_{1, l_1 m_1}\\, x_{2, l_2 m_2},
        \\qquad G^{l_1 l_2 l_3} = c\\,(l_1 l_2 l_3)_{3j},
 
-    for ``l3 ≤ lmax_out`` (see :func:`~geomrep.equivariant.gaunt.coefficients.gaunt_constant`). Equivalent to
+    for ``l3 ≤ lmax_out`` (see :func:`~geomrep.equivariant.gaunt.gaunt_constant`). Equivalent to
     an e3nn ``TensorProduct`` restricted to the paths with ``l1 + l2 + l3`` even, path weights ``c`` and
     no normalisation, computed in O(L³) per row instead of O(L⁶).
 

@@ -51,7 +51,7 @@ class GauntSelfInteraction(ExactTablesModule):
         ``x (..., irreps.dim) → (..., irreps_out.dim)`` (empty batches included); dtype/device follow
         ``x``. ``x`` must be real floating (``TypeError`` otherwise); float16/bfloat16 are computed in
         float32. The float64 constant tables stay exact under ``.float()``/``.double()`` and move with
-        ``.to(device)`` (:class:`~geomrep.equivariant.gaunt.dtypes.ExactTablesModule`).
+        ``.to(device)`` (``geomrep.equivariant.gaunt.dtypes.ExactTablesModule``).
 
     Example:
         >>> si = GauntSelfInteraction("16x0e+16x1o+16x2e", correlation=3)

@@ -63,7 +63,7 @@ class GauntTensorProduct(ExactTablesModule):
         inputs must be real floating (``TypeError`` otherwise); mixed float32/float64 inputs are promoted;
         float16/bfloat16 are computed in float32. The constant tables are float64 buffers that
         ``.to(device)`` moves and ``.float()``/``.double()``/``.half()`` leave exact
-        (:class:`~geomrep.equivariant.gaunt.dtypes.ExactTablesModule`); they are cast on use.
+        (``geomrep.equivariant.gaunt.dtypes.ExactTablesModule``); they are cast on use.
 
     Example:
         >>> tp = GauntTensorProduct("8x0e+8x1o+8x2e", "1x0e+1x1o+1x2e", "8x0e+8x1o+8x2e+8x3o")
