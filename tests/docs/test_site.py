@@ -50,7 +50,7 @@ def test_pages_exist(site):
         assert (site / f"{page}.html").is_file(), page
     for page in API_PAGES:
         html = (site / "api" / f"{page}.html").read_text()
-        assert f'id="geomrep.{page}"' in html  # the package's own entry
+        assert f'id="module-geomrep.{page}"' in html  # the package's own entry
 
 
 def test_api_pages_render_math_and_entries(site):
