@@ -48,14 +48,6 @@ napoleon_attr_annotations = True
 # not resolvable offline (no intersphinx) and are ignored.
 nitpicky = True
 nitpick_ignore_regex = [(r"py:.*", r"(?!geomrep\b).*")]
-# Private modules named by the gaunt docstrings (geomrep/equivariant/gaunt/** was being edited by another
-# engineer while this site was built; turn these references into literals there, then delete this list).
-nitpick_ignore = [
-    ("py:mod", "geomrep.equivariant.gaunt.interatomic"),
-    ("py:mod", "geomrep.equivariant.gaunt.channels"),
-    ("py:mod", "geomrep.equivariant.gaunt.drop_in"),
-    ("py:class", "geomrep.equivariant.gaunt.dtypes.ExactTablesModule"),
-]
 
 # --- notebooks / Markdown -------------------------------------------------------------------------
 nb_execution_mode = "off"  # the test suite executes the tutorials; the site shows the stored outputs

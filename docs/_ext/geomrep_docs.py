@@ -3,6 +3,7 @@
 - copies the tutorial notebooks (``tutorials/*.ipynb``) and the benchmark results
   (``benchmarks/RESULTS.md`` with its ``results/`` plots) into the source tree before reading, and warns
   (an error under ``-W``) on a notebook whose code cells were not executed and stored;
+- shows private base classes through their public bases (``:show-inheritance:``);
 - documents module-level constants from their ``#:`` comment in the defining submodule (autodoc only
   looks in the package ``__init__`` where they are re-exported);
 - ``.. geomrep-cli::`` renders ``python -m geomrep --help``, the help of every subcommand and the
@@ -141,6 +142,31 @@ def _missing_reference(app, env, node, contnode):
     return None
 
 
+def _is_public(cls: type) -> bool:
+    """Whether a geomrep class is exported by ``__all__`` of a package above its defining module."""
+    parts = cls.__module__.split(".")
+    for cut in range(len(parts), 0, -1):
+        pkg = sys.modules.get(".".join(parts[:cut]))
+        if pkg is None or not hasattr(pkg, "__path__"):  # the defining file's own __all__ does not count
+            continue
+        if cls.__name__ in getattr(pkg, "__all__", ()) and getattr(pkg, cls.__name__) is cls:
+            return True
+    return False
+
+
+def _process_bases(app, name, obj, options, bases) -> None:
+    """Show a private geomrep base class (no page to link to) as the public bases it derives from."""
+    out = []
+    for base in bases:
+        if getattr(base, "__module__", "").startswith("geomrep") and not _is_public(base):
+            out.extend(b for b in base.__bases__ if b not in out)
+        elif base not in out:
+            out.append(base)
+    if out != bases:
+        bases[:] = out
+        _process_bases(app, name, obj, options, bases)
+
+
 class CLIHelp(SphinxDirective):
     """Literal blocks with the argparse help of ``python -m geomrep`` and each subcommand."""
 
@@ -197,5 +223,6 @@ def setup(app):
     app.connect("builder-inited", _stage_sources)
     app.connect("autodoc-process-docstring", _process_docstring)
     app.connect("missing-reference", _missing_reference)
+    app.connect("autodoc-process-bases", _process_bases)
     app.add_directive("geomrep-cli", CLIHelp)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
