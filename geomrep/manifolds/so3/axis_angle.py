@@ -71,7 +71,7 @@ def axis_angle_to_matrix(v: torch.Tensor) -> torch.Tensor:
 
     Example:
         >>> import math
-        >>> axis_angle_to_matrix(torch.tensor([0.0, 0.0, math.pi / 2])).round(decimals=6) + 0.0  # + 0.0 turns -0. into 0.
+        >>> axis_angle_to_matrix(torch.tensor([0.0, 0.0, math.pi / 2])).round(decimals=6) + 0.0  # no -0.
         tensor([[ 0., -1.,  0.],
                 [ 1.,  0.,  0.],
                 [ 0.,  0.,  1.]])

@@ -74,7 +74,7 @@ def euler_to_matrix(angles: torch.Tensor, seq: str = "XYZ") -> torch.Tensor:
 
     Example:
         >>> import math
-        >>> euler_to_matrix(torch.tensor([0.0, 0.0, math.pi / 2]), "XYZ").round(decimals=6) + 0.0  # + 0.0 turns -0. into 0.
+        >>> euler_to_matrix(torch.tensor([0.0, 0.0, math.pi / 2]), "XYZ").round(decimals=6) + 0.0  # no -0.
         tensor([[ 0., -1.,  0.],
                 [ 1.,  0.,  0.],
                 [ 0.,  0.,  1.]])
