@@ -28,20 +28,9 @@ from pathlib import Path
 import torch
 
 from geomrep.cli.grassmann import time_head, time_optimizer_steps
-from geomrep.cli.table import format_table
+from geomrep.cli.table import format_table, markdown_table
 
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def _fmt(v):
-    return f"{v:.4g}" if isinstance(v, float) else str(v)
-
-
-def markdown_table(rows: list[dict]) -> str:
-    cols = list(dict.fromkeys(k for r in rows for k in r))
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(_fmt(r.get(c, "")) for c in cols) + " |" for r in rows]
-    return "\n".join(lines)
 
 
 def _device_name(device: str) -> str:

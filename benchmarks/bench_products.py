@@ -25,20 +25,10 @@ from pathlib import Path
 import torch
 
 from geomrep.cli.products import time_embedding_step, time_pdist
+from geomrep.cli.table import markdown_table
 from geomrep.manifolds.products import ProductSpace
 
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def _fmt(v):
-    return f"{v:.4g}" if isinstance(v, float) else str(v)
-
-
-def markdown_table(rows: list[dict]) -> str:
-    cols = list(dict.fromkeys(k for r in rows for k in r))
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(_fmt(r.get(c, "")) for c in cols) + " |" for r in rows]
-    return "\n".join(lines)
 
 
 def big_pdist(n: int) -> dict:

@@ -29,21 +29,10 @@ import roma
 import torch
 
 from geomrep.cli.so3 import time_rotation_maps
-from geomrep.cli.table import format_table
+from geomrep.cli.table import format_table, markdown_table
 from geomrep.manifolds.so3 import geodesic_distance
 
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def _fmt(v):
-    return f"{v:.4g}" if isinstance(v, float) else str(v)
-
-
-def markdown_table(rows: list[dict]) -> str:
-    cols = list(dict.fromkeys(k for r in rows for k in r))
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(_fmt(r.get(c, "")) for c in cols) + " |" for r in rows]
-    return "\n".join(lines)
 
 
 def _rot_z(t: torch.Tensor) -> torch.Tensor:

@@ -38,23 +38,17 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from geomrep.cli.spd import time_batchnorm  # noqa: E402
-from geomrep.cli.table import format_table  # noqa: E402
+from geomrep.cli.table import format_table, markdown_table  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 COLUMNS = (
-    "gbw layer ms", "gbw compiled ms", "aim layer ms", "lem layer ms", "per-matrix loop ms", "eigh floor ms"
+    "gbw layer ms",
+    "gbw compiled ms",
+    "aim layer ms",
+    "lem layer ms",
+    "per-matrix loop ms",
+    "eigh floor ms",
 )
-
-
-def _fmt(v):
-    return f"{v:.4g}" if isinstance(v, float) else str(v)
-
-
-def markdown_table(rows: list[dict]) -> str:
-    cols = list(dict.fromkeys(k for r in rows for k in r))
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(_fmt(r.get(c, "")) for c in cols) + " |" for r in rows]
-    return "\n".join(lines)
 
 
 def plot(rows: list[dict], path: Path, device: str = "cpu") -> None:

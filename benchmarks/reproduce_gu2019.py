@@ -33,6 +33,7 @@ from pathlib import Path
 import torch
 
 from geomrep.cli.products import load_graph
+from geomrep.cli.table import markdown_table
 from geomrep.manifolds.products import embed_graph
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -100,13 +101,6 @@ def run(
 
 def _fmt(v):
     return f"{v:.4g}" if isinstance(v, float) else str(v)
-
-
-def markdown_table(rows: list[dict]) -> str:
-    cols = list(dict.fromkeys(k for r in rows for k in r))
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(_fmt(r.get(c, "")) for c in cols) + " |" for r in rows]
-    return "\n".join(lines)
 
 
 def main(argv=None) -> None:

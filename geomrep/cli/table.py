@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["format_table", "format_value"]
+__all__ = ["format_table", "format_value", "markdown_table"]
 
 
 def format_value(v) -> str:
@@ -36,3 +36,12 @@ def format_table(rows: list[dict], columns: list[str] | None = None) -> str:
     sep = "  ".join("-" * w for w in widths)
     body = ["  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in cells]
     return "\n".join([line, sep, *body])
+
+
+def markdown_table(rows: list[dict]) -> str:
+    """Render ``rows`` (dicts) as a GitHub-flavoured markdown table (floats in 4 significant digits)."""
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+    cell = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)  # noqa: E731
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(cell(r.get(c, "")) for c in cols) + " |" for r in rows]
+    return "\n".join(lines)
