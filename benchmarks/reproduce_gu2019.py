@@ -11,7 +11,8 @@ The recipe (per run): Riemannian Adam, ``--steps`` steps at ``--lr``, the paper'
 Σ|(d_P/d_G)² − 1| by default (``--loss repo`` for Σ(d_P/d_G − 1)²), a learnt global scale, fixed unit
 curvatures unless ``--learnable-curvature``, all pairs per step up to 2·10⁶ pairs (Cities, CS PhDs),
 65,536 sampled pairs per step above (Power, Facebook). Cities distances are divided by 100 (D_avg is
-invariant to a global scale, which is learnt).
+invariant to a global scale, which is learnt). A run whose loss turns NaN is retried at a third of the
+learning rate (twice at most); the table's ``lr`` column says which rate produced the row.
 
 Usage::
 
@@ -124,16 +125,27 @@ def main(argv=None) -> None:
     rows = []
     for ds in datasets:
         for sig in signatures:
-            row = run(
-                ds,
-                sig,
-                steps=steps,
-                lr=args.lr,
-                loss=args.loss,
-                learnable_curvature=args.learnable_curvature,
-                seed=args.seed,
-                progress=args.progress,
-            )
+            # a run whose loss turns NaN (points pushed to the edge of float64's reach in H) is retried with
+            # the learning rate divided by 3, twice at most; the row records the rate that was used
+            lr = args.lr
+            for attempt in range(3):
+                try:
+                    row = run(
+                        ds,
+                        sig,
+                        steps=steps,
+                        lr=lr,
+                        loss=args.loss,
+                        learnable_curvature=args.learnable_curvature,
+                        seed=args.seed,
+                        progress=args.progress,
+                    )
+                    break
+                except FloatingPointError as exc:
+                    print(f"{ds} {sig}: {exc}", flush=True)
+                    if attempt == 2:
+                        row = {"dataset": ds, "signature": sig, "D_avg": "diverged", "lr": lr, "steps": steps}
+                    lr /= 3
             rows.append(row)
             print({k: _fmt(v) for k, v in row.items()}, flush=True)
     stamp = f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, torch {torch.__version__}"
