@@ -36,6 +36,27 @@ __all__ = ["GraphEmbedding", "embed_graph"]
 
 _LOSSES = ("paper", "repo")
 _K_MIN, _K_MAX = 1e-4, 1e4  # learnt |κ| stays in this range and keeps its sign
+#: Largest distance from the origin (in units of 1/√|κ|) that a point of a hyperbolic factor may reach during
+#: :func:`embed_graph`. float64 resolves distances to ~36 and float32 to ~15, but Riemannian Adam steps break
+#: down well before (1 − κ‖x‖² must stay far above eps): without this cap, 1,500 steps of H² on a tree pushed
+#: points onto the boundary and the loss turned NaN.
+_MAX_RADIUS = {torch.float64: 20.0, torch.float32: 10.0}
+
+
+def _cap_hyperbolic_radius(space: ProductSpace, points: torch.Tensor) -> None:
+    """Pull every hyperbolic factor's points back inside the ball of radius ``_MAX_RADIUS`` (in place)."""
+    if "H" not in space.kinds:
+        return
+    radius = _MAX_RADIUS.get(points.dtype, 10.0)
+    tiny = torch.finfo(points.dtype).tiny
+    parts = list(space.split(points))
+    for i, (m, kind) in enumerate(zip(space.manifolds, space.kinds)):
+        if kind == "H":
+            sc = (-m.k.detach()).clamp_min(tiny).sqrt().to(points.dtype)
+            r_max = torch.tanh(sc * (radius / 2)) / sc
+            norm = parts[i].norm(dim=-1, keepdim=True)
+            parts[i] = parts[i] * (r_max / norm.clamp_min(tiny)).clamp(max=1.0)
+    points.copy_(torch.cat(parts, dim=-1))
 
 
 @dataclass
@@ -150,7 +171,8 @@ def embed_graph(
             gradients are summed with ``all_reduce``, so all ranks take identical optimiser steps and end
             with identical embeddings (with all pairs: the single-process result up to rounding).
         progress: show a tqdm progress bar (needs tqdm).
-        dtype, device: of the points (float64 recommended near hyperbolic boundaries).
+        dtype, device: of the points (float64 recommended near hyperbolic boundaries). Points of hyperbolic
+            factors are kept within distance 20 (float64; 10 in float32) of the origin after every step.
 
     Returns:
         A :class:`GraphEmbedding`.
@@ -246,6 +268,8 @@ def embed_graph(
                     elif kind == "S":
                         k.clamp_(_K_MIN, _K_MAX)
                 points.copy_(space.projx(points))
+        with torch.no_grad():
+            _cap_hyperbolic_radius(space, points)
         history.append(float(value.detach()))
     return GraphEmbedding(
         space=space,

@@ -1,5 +1,7 @@
 """embed_graph: a balanced tree embeds far better in H² than in E²; options, reproducibility, errors."""
 
+import math
+
 import matplotlib
 import networkx as nx
 import pytest
@@ -59,3 +61,19 @@ def test_plot_and_errors():
         embed_graph(nx.path_graph(4), "E2", steps=0)
     with pytest.raises(ValueError, match="signature"):
         embed_graph(nx.path_graph(4), "H2xQ3")
+
+
+def test_long_hyperbolic_run_on_a_real_tree_stays_finite():
+    """1,500 default steps of H² on the phylogenetic tree pushed points onto the boundary (NaN loss at step
+    ~1,400, which made ``make demo`` fail); hyperbolic points now stay within distance 20 of the origin."""
+    from geomrep.cli.products import load_graph
+
+    try:
+        D = load_graph("phylo_tree")
+    except (FileNotFoundError, OSError) as exc:
+        pytest.skip(f"hyperbolic_graphs data not available: {exc}")
+    emb = embed_graph(D, "H2", steps=1500, seed=0)
+    assert all(map(math.isfinite, emb.loss_history))
+    radius = 2 * torch.atanh(emb.points.norm(dim=-1))  # κ = -1
+    assert float(radius.max()) <= 20.0 + 1e-6
+    assert emb.distortion() < 0.25
