@@ -32,6 +32,7 @@ __all__ = [
     "check_square_float",
     "check_symmetric",
     "check_finite",
+    "check_batch_broadcast",
     "symmetry_tolerance",
     "check_positive_eigenvalues",
     "check_positive_definite",
@@ -110,6 +111,20 @@ def symmetry_tolerance(dtype: torch.dtype) -> float:
     ``X Xᵀ`` stays orders of magnitude below it.
     """
     return float(torch.finfo(dtype).eps) ** 0.5
+
+
+def check_batch_broadcast(a: torch.Tensor, b: torch.Tensor, name_a: str, name_b: str, event_dims: int = 2):
+    """Broadcast batch shape of ``a`` and ``b`` (all but the last ``event_dims`` dimensions).
+
+    Raises ``ValueError`` naming both arguments when the batch shapes do not broadcast.
+    """
+    batch_a, batch_b = a.shape[: a.dim() - event_dims], b.shape[: b.dim() - event_dims]
+    try:
+        return torch.broadcast_shapes(batch_a, batch_b)
+    except RuntimeError as exc:
+        raise ValueError(
+            f"batch shapes of {name_a} {tuple(batch_a)} and {name_b} {tuple(batch_b)} do not broadcast"
+        ) from exc
 
 
 def check_finite(A: torch.Tensor, name: str = "A") -> None:

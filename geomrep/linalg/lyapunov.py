@@ -19,6 +19,7 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from ._checks import (
+    check_batch_broadcast,
     check_cond,
     check_finite,
     check_positive_definite,
@@ -163,12 +164,7 @@ def solve_lyapunov(A: torch.Tensor, C: torch.Tensor, method: str = "eig", *, con
         raise ValueError(f"C must have the matrix size of A ({A.shape[-1]}), got {tuple(C.shape)}")
     if C.dtype != A.dtype:
         raise TypeError(f"C must have the dtype of A ({A.dtype}), got {C.dtype}")
-    try:
-        batch = torch.broadcast_shapes(A.shape[:-2], C.shape[:-2])
-    except RuntimeError as exc:
-        raise ValueError(
-            f"batch shapes of A {tuple(A.shape[:-2])} and C {tuple(C.shape[:-2])} do not broadcast"
-        ) from exc
+    batch = check_batch_broadcast(A, C, "A", "C")
     check_symmetric(A, "A")
     check_finite(C, "C")
     A = sym(A)

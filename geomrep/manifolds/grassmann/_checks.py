@@ -12,7 +12,7 @@ import math
 
 import torch
 
-from ...linalg._checks import _fail, check_finite, check_tensor
+from ...linalg._checks import _fail, check_batch_broadcast, check_finite, check_tensor
 
 __all__ = [
     "check_bases",
@@ -53,13 +53,7 @@ def check_pair(X, Y, name_x: str, name_y: str, *, same_k: bool = True) -> None:
         raise ValueError(f"{name_x} and {name_y} must have the same d, got {X.shape[-2]} and {Y.shape[-2]}")
     if X.dtype != Y.dtype:
         raise TypeError(f"{name_x} and {name_y} must have the same dtype, got {X.dtype} and {Y.dtype}")
-    try:
-        torch.broadcast_shapes(X.shape[:-2], Y.shape[:-2])
-    except RuntimeError as exc:
-        raise ValueError(
-            f"batch shapes of {name_x} {tuple(X.shape[:-2])} and {name_y} {tuple(Y.shape[:-2])} "
-            "do not broadcast"
-        ) from exc
+    check_batch_broadcast(X, Y, name_x, name_y)
 
 
 def orthonormality_tolerance(dtype: torch.dtype) -> float:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import torch
 
+from ...linalg._checks import check_batch_broadcast
+
 __all__ = ["check_tensor", "check_pair", "check_finite", "is_tracing", "safe_sqrt", "safe_norm"]
 
 _DTYPES = (torch.float32, torch.float64)
@@ -66,13 +68,7 @@ def check_pair(a, b, name_a: str, name_b: str, trailing: tuple[int, ...]) -> Non
             f"{name_a} and {name_b} must have the same shape per item, got "
             f"{tuple(a.shape)} and {tuple(b.shape)}"
         )
-    try:
-        torch.broadcast_shapes(a.shape[: a.dim() - k], b.shape[: b.dim() - k])
-    except RuntimeError as exc:
-        raise ValueError(
-            f"batch shapes of {name_a} {tuple(a.shape[: a.dim() - k])} and {name_b} "
-            f"{tuple(b.shape[: b.dim() - k])} do not broadcast"
-        ) from exc
+    check_batch_broadcast(a, b, name_a, name_b, k)
 
 
 def safe_sqrt(x: torch.Tensor) -> torch.Tensor:

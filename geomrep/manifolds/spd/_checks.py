@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import torch
 
+from ...linalg._checks import check_batch_broadcast
+
 __all__ = [
     "check_square",
     "check_same_n",
@@ -61,13 +63,7 @@ def check_same_n(A, B, name_a: str, name_b: str) -> None:
         )
     if A.dtype != B.dtype:
         raise TypeError(f"{name_a} and {name_b} must have the same dtype, got {A.dtype} and {B.dtype}")
-    try:
-        torch.broadcast_shapes(A.shape[:-2], B.shape[:-2])
-    except RuntimeError as exc:
-        raise ValueError(
-            f"batch shapes of {name_a} {tuple(A.shape[:-2])} and {name_b} {tuple(B.shape[:-2])} "
-            "do not broadcast"
-        ) from exc
+    check_batch_broadcast(A, B, name_a, name_b)
 
 
 def _first_bad(bad: torch.Tensor) -> str:
