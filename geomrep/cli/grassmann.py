@@ -34,6 +34,7 @@ from ..manifolds.grassmann import (
     random_grassmann,
 )
 from .registry import register_benchmark, register_check, register_demo
+from .table import round_sig
 from .timing import time_fn
 
 __all__ = [
@@ -398,10 +399,6 @@ def time_optimizer_steps(
     return row
 
 
-def _round(v):
-    return float(f"{v:.4g}") if isinstance(v, float) and math.isfinite(v) else v
-
-
 @register_benchmark(
     "grassmann.head",
     description="Grassmann head fwd+bwd vs Linear(d, kC) floor (target ≤ 1.2×); geodesic step vs head (≤ 2×)",
@@ -414,5 +411,5 @@ def _bench(quick: bool) -> list[dict]:
         s = time_optimizer_steps(d, C, 8, repeats=3 if quick else 10)
         row = {**h, **{k: v for k, v in s.items() if k.endswith("ms") or "/" in k}}
         row["geodesic step / head"] = row["GrassmannSGD ms"] / row["grassmann head ms"]
-        rows.append({k: _round(v) for k, v in row.items()})
+        rows.append({k: round_sig(v) for k, v in row.items()})
     return rows

@@ -15,7 +15,6 @@ root (``$GEOMREP_DATA``).
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from ..datasets import data_root
 from ..manifolds.products import ProductSpace, embed_graph, graph_distances
 from ..manifolds.products import stereographic as st
 from .registry import register_benchmark, register_check, register_demo
+from .table import round_sig
 from .timing import time_fn
 
 __all__ = ["GRAPH_FILES", "load_graph", "time_embedding_step", "time_pdist"]
@@ -230,19 +230,15 @@ def time_pdist(n: int, signature: str = "(H2)^5", *, repeats: int = 3) -> dict:
     }
 
 
-def _round(v):
-    return float(f"{v:.4g}") if isinstance(v, float) and math.isfinite(v) else v
-
-
 @register_benchmark("products.embedding_step", description="embed_graph seconds per step vs graph size")
 def _bench_step(quick: bool) -> list[dict]:
     sizes = (64, 256) if quick else (256, 1024, 4096)
     rows = [time_embedding_step(n, repeats=1 if quick else 3) for n in sizes]
     rows.append(time_embedding_step(sizes[-1], sampled=True, repeats=1 if quick else 3))
-    return [{k: _round(v) for k, v in r.items()} for r in rows]
+    return [{k: round_sig(v) for k, v in r.items()} for r in rows]
 
 
 @register_benchmark("products.pdist", description="chunked product pdist throughput vs geoopt broadcasting")
 def _bench_pdist(quick: bool) -> list[dict]:
     sizes = (128,) if quick else (512, 2048)
-    return [{k: _round(v) for k, v in time_pdist(n, repeats=1 if quick else 5).items()} for n in sizes]
+    return [{k: round_sig(v) for k, v in time_pdist(n, repeats=1 if quick else 5).items()} for n in sizes]

@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import copy
-import math
 import time
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from ..manifolds.spd import (
     gbw_distance,
 )
 from .registry import register_benchmark, register_check, register_demo
+from .table import round_sig
 from .timing import time_fn
 
 __all__ = [
@@ -324,10 +324,6 @@ def time_batchnorm(
     return row
 
 
-def _round(v):
-    return float(f"{v:.4g}") if isinstance(v, float) and math.isfinite(v) else v
-
-
 @register_benchmark(
     "spd.batchnorm",
     description="GBW batch norm fwd+bwd (batch 30) vs AIM layer and vs the per-matrix loop (target ≥ 20×)",
@@ -337,5 +333,5 @@ def _bench(quick: bool) -> list[dict]:
     rows = []
     for n in sizes:
         r = time_batchnorm(n, 30, torch.float64, repeats=3 if quick else 7, loop_repeats=1 if quick else 3)
-        rows.append({k: _round(v) for k, v in r.items()})
+        rows.append({k: round_sig(v) for k, v in r.items()})
     return rows

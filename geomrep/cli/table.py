@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["format_table", "format_value", "markdown_table"]
+import math
+
+__all__ = ["format_table", "format_value", "markdown_table", "round_sig"]
 
 
 def format_value(v) -> str:
@@ -45,3 +47,8 @@ def markdown_table(rows: list[dict]) -> str:
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join(cell(r.get(c, "")) for c in cols) + " |" for r in rows]
     return "\n".join(lines)
+
+
+def round_sig(v):
+    """A finite float rounded to 4 significant digits (for table rows); anything else unchanged."""
+    return float(f"{v:.4g}") if isinstance(v, float) and math.isfinite(v) else v
