@@ -26,6 +26,14 @@ The PE ``p_i`` enters additively: ``h_i^0 = AtomEmb(x_i) + W p_i`` (learned RFP:
 sum pooling and a 2-layer head. Loss: L1 on the target; metric: test MAE at the epoch of best
 validation MAE.
 
+Recipe. The paper's ZINC table and training recipe could not be retrieved for this reproduction (the
+stored full text is only reachable through its first page), so the defaults below are **our choices, not
+verified against the paper**: the issue's ~500k-parameter budget, 16 GINE layers, Adam (lr 1e-3), batch
+128, ReduceLROnPlateau (factor 0.5, patience 10) until lr < 1e-5 (at most 1000 epochs), LapPE with 8
+eigenvectors, RWPE with 20 steps, RFP with k = 16 random features and T = 8 steps (QR for the fixed
+operator, ℓ2 for the learned one), m = 4 starts for the learned RFP, 4 seeds. The flags of every run are
+stored with its record.
+
 The data (``geomrep.datasets.load_zinc12k``) is the benchmarking-GNNs 10k/1k/1k split rebuilt from
 SMILES; its target is the un-normalised ``logP − SA`` without JT-VAE's cycle term, so our MAEs are
 **not** on the same scale as published ZINC MAEs (see ``PUBLISHED`` below and the report).
@@ -82,7 +90,8 @@ ATOM_VOCAB = (119, 9, 11, 12, 9, 5, 8, 2, 2)
 BOND_VOCAB = (22, 6, 2)
 
 #: Published ZINC-12k test MAE (PyG / benchmarking-GNNs normalised target; NOT our target's scale).
-#: Filled only with numbers actually found, each with its source; empty means "not found".
+#: Filled only with numbers actually found, each with its source; empty means "not found" (the RFP
+#: paper's ZINC table could not be retrieved; arXiv:2303.02918).
 PUBLISHED: dict[str, tuple[str, str]] = {}
 
 NAME = "rfp_zinc"
