@@ -50,6 +50,22 @@ docs: $(STAMP)
 bench: $(STAMP)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
+# GPU benchmarks (issue #15). The device machine's image has python3 with torch, e3nn, torch_geometric,
+# scipy and numpy but not geoopt (a geomrep dependency) nor roma (the SO(3) baseline), and can install
+# nothing: gpu-wheels downloads their pure-Python wheels into the ignored .gpu_wheels/, which travels
+# with the working tree (the device call's carry) and goes on PYTHONPATH as .whl files.
+# The exact device call is in benchmarks/README.md. bench-gpu runs the suite on this machine's GPU.
+GPU_WHEELS ?= .gpu_wheels
+GPU_WHEEL_PINS ?= geoopt==0.5.1 roma==1.8.0
+
+.PHONY: gpu-wheels bench-gpu
+
+gpu-wheels: | $(PY)
+	$(PY) -m pip download --no-deps --only-binary=:all: -d $(GPU_WHEELS) $(GPU_WHEEL_PINS)
+
+bench-gpu: $(STAMP)
+	$(PY) benchmarks/gpu_suite.py --device cuda --out benchmarks/results/gpu
+
 lint: $(STAMP)
 	$(PY) -m ruff check geomrep tests benchmarks tutorials
 	$(PY) -m ruff format --check geomrep tests benchmarks || true
