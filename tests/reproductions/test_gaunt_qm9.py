@@ -144,6 +144,7 @@ def test_quick_run_records_both_arms_and_resumes(tmp_path):
             "gap_mae_mev",
             "u0_mae_mev",
             "step_ms_median",
+            "step_cpu_ms_median",
             "saved_for_backward_mb",
             "peak_rss_delta_mb",
         ):
