@@ -33,8 +33,8 @@ from pathlib import Path
 
 import torch
 
-from geomrep.cli.products import load_graph
 from geomrep.cli.table import markdown_table
+from geomrep.datasets import load_hyperbolic_graph
 from geomrep.manifolds.products import embed_graph
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -68,7 +68,7 @@ def run(
     seed: int,
     progress: bool,
 ) -> dict:
-    D = load_graph(dataset)
+    D = load_hyperbolic_graph(dataset)
     if dataset == "cities":
         D = D / 100.0
     t0 = time.perf_counter()

@@ -9,8 +9,7 @@
   pairs) and ``products.pdist`` (chunked pairwise distances: pairs/s vs a geoopt ProductManifold of
   ``geoopt.Stereographic`` factors evaluated by broadcasting, the named baseline).
 
-:func:`load_graph` reads the graphs of ``hyperbolic_graphs/`` (Gu et al. 2019's datasets) from the data
-root (``$GEOMREP_DATA``).
+The graphs come from :func:`geomrep.datasets.load_hyperbolic_graph`.
 """
 
 from __future__ import annotations
@@ -23,48 +22,14 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ..datasets import data_root
+from ..datasets.hyperbolic_graphs import load_hyperbolic_graph
 from ..manifolds.products import ProductSpace, embed_graph, graph_distances
 from ..manifolds.products import stereographic as st
 from .registry import register_benchmark, register_check, register_demo
 from .table import round_sig
 from .timing import time_fn
 
-__all__ = ["GRAPH_FILES", "load_graph", "time_embedding_step", "time_pdist"]
-
-#: name → file under ``hyperbolic_graphs/hazyresearch_hyperbolics`` (Gu et al. 2019 Table 1 and friends)
-GRAPH_FILES = {
-    "csphd": "ca-CSphd.edges",
-    "power": "inf-power.edges",
-    "facebook": "facebook_combined.edges",
-    "phylo_tree": "phylo_tree.edges",
-    "diseasome": "bio-diseasome.edges",
-    "grqc": "grqc.edges",
-    "cities": "usca312_dist.txt",
-}
-
-
-def load_graph(name: str, root=None) -> torch.Tensor:
-    """Distance matrix ``(n, n)`` (float64) of a graph of ``hyperbolic_graphs/`` (largest component).
-
-    ``"cities"`` gives the 312 × 312 US road distances (USCA312), the others shortest-path lengths of the
-    undirected edge lists.
-    """
-    if name not in GRAPH_FILES:
-        raise ValueError(f"name must be one of {sorted(GRAPH_FILES)}, got {name!r}")
-    path = data_root(root, "hyperbolic_graphs") / "hazyresearch_hyperbolics" / GRAPH_FILES[name]
-    if name == "cities":
-        vals = [float(v) for line in open(path) if not line.startswith("#") for v in line.split()]
-        D = torch.tensor(vals, dtype=torch.float64).reshape(312, 312)
-        return (D + D.T) / 2
-    edges = np.loadtxt(path, dtype=np.int64, comments="#", usecols=(0, 1))
-    n = int(edges.max()) + 1
-    A = sp.csr_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
-    A = A + A.T
-    _, labels = sp.csgraph.connected_components(A, directed=False)
-    keep = np.flatnonzero(labels == np.bincount(labels).argmax())
-    return graph_distances(A[keep][:, keep])
-
+__all__ = ["time_embedding_step", "time_pdist"]
 
 # ---------------------------------------------------------------------------------------------- checks
 _TOL = {torch.float32: 5e-5, torch.float64: 1e-10}
@@ -164,7 +129,7 @@ def _demo(outdir: Path, quick: bool) -> list[dict]:
     import matplotlib.pyplot as plt  # optional dependency ([tutorials] extra): imported on use
 
     name = "phylo_tree"
-    D = load_graph(name)
+    D = load_hyperbolic_graph(name)
     sigs = ["E2", "H2"] if quick else ["E2", "H2", "S2", "H1xS1"]
     steps = 500 if quick else 1500  # short runs favour E²: the tree needs the points to spread out in H²
     rows, embs = [], {}

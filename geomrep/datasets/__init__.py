@@ -14,6 +14,7 @@ from .eeg import (
     load_ssvep_exo_epochs,
     mamem_ssvep2_split,
 )
+from .hyperbolic_graphs import HYPERBOLIC_GRAPHS, load_hyperbolic_graph, load_polblogs
 from .qm9 import QM9_TARGETS, load_qm9, qm9_csv_files
 from .tu import TU_NAMES, default_cache_dir, load_tu_dataset
 from .zinc import ZINC_SPLITS, load_zinc12k
@@ -35,4 +36,7 @@ __all__ = [
     "load_qm9",
     "qm9_csv_files",
     "QM9_TARGETS",
+    "HYPERBOLIC_GRAPHS",
+    "load_hyperbolic_graph",
+    "load_polblogs",
 ]

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from geomrep.cli import run_checks
-from geomrep.cli.products import load_graph
+from geomrep.datasets import load_hyperbolic_graph
 
 
 def test_registered_checks_pass():
@@ -15,10 +15,10 @@ def test_registered_checks_pass():
 
 
 @pytest.mark.skipif(not os.environ.get("GEOMREP_DATA"), reason="GEOMREP_DATA not set (real data absent)")
-def test_load_graph():
-    D = load_graph("phylo_tree")
+def test_load_hyperbolic_graph():
+    D = load_hyperbolic_graph("phylo_tree")
     assert D.shape == (344, 344) and float(D.max()) > 5
-    C = load_graph("cities")
+    C = load_hyperbolic_graph("cities")
     assert C.shape == (312, 312) and torch.equal(C, C.T) and float(C.diagonal().abs().max()) == 0
     with pytest.raises(ValueError, match="name"):
-        load_graph("nope")
+        load_hyperbolic_graph("nope")

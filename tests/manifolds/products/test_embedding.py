@@ -66,10 +66,10 @@ def test_plot_and_errors():
 def test_long_hyperbolic_run_on_a_real_tree_stays_finite():
     """1,500 default steps of H² on the phylogenetic tree pushed points onto the boundary (NaN loss at step
     ~1,400, which made ``make demo`` fail); hyperbolic points now stay within distance 20 of the origin."""
-    from geomrep.cli.products import load_graph
+    from geomrep.datasets import load_hyperbolic_graph
 
     try:
-        D = load_graph("phylo_tree")
+        D = load_hyperbolic_graph("phylo_tree")
     except (FileNotFoundError, OSError) as exc:
         pytest.skip(f"hyperbolic_graphs data not available: {exc}")
     emb = embed_graph(D, "H2", steps=1500, seed=0)
