@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SUITE = ROOT / "benchmarks" / "gpu_suite.py"
 SECTIONS = ("sqrtm", "spd", "gaunt", "graphs", "grassmann", "permutation", "products", "so3")
 
-pytestmark = pytest.mark.xdist_group("gpu_suite")
+pytestmark = [pytest.mark.xdist_group("gpu_suite"), pytest.mark.slow]
 
 
 def _env() -> dict:
