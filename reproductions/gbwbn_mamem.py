@@ -84,8 +84,16 @@ ARMS: dict[str, dict | None] = {
 }
 KEY = ("arm", "subject", "seed", "epochs", "freeze_bimap")
 
-#: Published mean accuracies (%) on MAMEM-SSVEP-II, with where they were found; filled in by hand.
-PUBLISHED: dict[str, tuple[str, str]] = {}
+#: Published accuracies on this data found so far, with where they were found (none for the five arms).
+PUBLISHED_NOTES = (
+    "MAtt (Pan et al., NeurIPS 2022) on MAMEM-SSVEP-II: 65.5 % accuracy, as listed under 'Related "
+    "benchmarks' on https://www.wizwand.com/paper/68fa5f381e209131ce9e853c (a secondary listing; the "
+    "paper's own table was not read). MAtt is a different model (manifold attention), not one of the arms.",
+    "GBWBN (Wang et al., CVPR 2025, arXiv 2504.00660): its MAMEM-SSVEP-II table could not be retrieved "
+    "from the stored material (only the abstract and introduction of "
+    "https://ar5iv.labs.arxiv.org/html/2504.00660 came back); the README of jjscc/GBWBN states no numbers. "
+    "So no published number is quoted for the five arms.",
+)
 
 
 class EEGFront(nn.Module):
@@ -312,6 +320,37 @@ def _fmt(m: float, s: float) -> str:
     return "–" if math.isnan(m) else f"{100 * m:.1f} ± {100 * s:.1f}"
 
 
+def _paired_lines(sel: list[dict]) -> list[str]:
+    """Markdown lines: each BN arm minus no BN on the (subject, seed) pairs both have (same init and data)."""
+    base = {(r["subject"], r["seed"]): r for r in sel if r["arm"] == "no BN" and r["error"] is None}
+    if not base:
+        return []
+    out = [
+        "Paired difference to no BN (same subjects and seeds; mean ± std over subjects, points; "
+        "subjects where the arm is better / worse):",
+        "",
+        "| arm | Δ test@last | Δ test@best val | pairs |",
+        "|---|---|---|---|",
+    ]
+    for arm in list(ARMS)[1:]:
+        pairs = [(r, base[(r["subject"], r["seed"])]) for r in sel if r["arm"] == arm and r["error"] is None]
+        pairs = [(r, b) for r, b in pairs if (r["subject"], r["seed"]) in base]
+        if not pairs:
+            continue
+        subjects = sorted({r["subject"] for r, _ in pairs})
+        cells = []
+        for metric in ("test_last", "test_at_best_val"):
+            d = [
+                float(np.mean([r[metric] - b[metric] for r, b in pairs if r["subject"] == s]))
+                for s in subjects
+            ]
+            m, sd = mean_std(d)
+            wins, losses = sum(x > 0 for x in d), sum(x < 0 for x in d)
+            cells.append(f"{100 * m:+.1f} ± {100 * sd:.1f} ({wins}/{losses})")
+        out.append(f"| {arm} | {cells[0]} | {cells[1]} | {len(pairs)} |")
+    return [*out, ""]
+
+
 def report(out: str | Path) -> Path:
     """Rebuild ``<out>/gbwbn_mamem.md`` and the curve plots from the ``.jsonl`` records alone."""
     out = Path(out)
@@ -336,8 +375,15 @@ def report(out: str | Path) -> Path:
             f"## {epochs} epochs, BiMap {'frozen (as the released script)' if frozen else 'trained'}",
             "",
             "| arm | test@last | val@last | test@best val | subjects × seeds | failed runs | mean s/run "
-            "| published |",
+            "(cpu) | published |",
             "|---|---|---|---|---|---|---|---|",
+        ]
+        full = len(ARMS) * 11
+        per_seed = {sd: sum(r["seed"] == sd for r in sel) for sd in sorted({r["seed"] for r in sel})}
+        lines[-2:-2] = [
+            f"Runs recorded: {len(sel)} of the full recipe's {3 * full} (5 arms × 11 subjects × 3 seeds); "
+            "per seed: " + ", ".join(f"seed {sd}: {n}/{full}" for sd, n in per_seed.items()) + ".",
+            "",
         ]
         curves = {"train_loss": {}, "val_acc": {}, "test_acc": {}}
         for arm in ARMS:
@@ -352,16 +398,17 @@ def report(out: str | Path) -> Path:
                 per_subj = [float(np.mean([r[metric] for r in ok if r["subject"] == s])) for s in subjects]
                 cells.append(_fmt(*mean_std(per_subj)))
             wall = float(np.mean([r["wall_s"] for r in rs]))
-            pub = PUBLISHED.get(arm, ("–", ""))[0]
+            cpu = float(np.mean([r.get("cpu_s", r["wall_s"]) for r in rs]))
             lines.append(
                 f"| {arm} | {' | '.join(cells)} | {len(subjects)} × {len(seeds)} ({len(ok)} runs) | "
-                f"{len(rs) - len(ok)} | {wall:.1f} | {pub} |"
+                f"{len(rs) - len(ok)} | {wall:.1f} ({cpu:.1f}) | not found (notes) |"
             )
             for c in curves:
                 full = [r[c] for r in ok if len(r[c]) == epochs]
                 if full:
                     curves[c][arm] = np.asarray(full)
         lines.append("")
+        lines += _paired_lines(sel)
         # per-subject table of the correct protocol
         subjects = sorted({r["subject"] for r in sel if r["error"] is None})
         lines += [
@@ -398,13 +445,12 @@ def report(out: str | Path) -> Path:
                 )
                 lines.append(f"![{c}]({p.name})")
         lines.append("")
-    if PUBLISHED:
-        lines += ["Published numbers:", ""]
-        lines += [f"- {arm}: {v} — {src}" for arm, (v, src) in PUBLISHED.items()]
+    lines += ["Published numbers:", ""] + [f"- {n}" for n in PUBLISHED_NOTES]
     r0 = recs[-1]
     lines += [
         "",
-        f"Machine: {r0['machine']}; last record {r0['date']}; flags of the last run: `{r0['flags']}`.",
+        f"Machine: {r0['machine']}; last record {r0['date']}; flags of the last run: "
+        + (f"`{r0['flags']}`." if r0["flags"] else "none (the full recipe)."),
     ]
     md = out / f"{NAME}.md"
     md.write_text("\n".join(lines) + "\n")
