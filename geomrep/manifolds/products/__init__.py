@@ -9,6 +9,8 @@
 - :mod:`.wrapped_normal`: :func:`wrapped_normal_sample`, :func:`wrapped_normal_log_prob`;
 - :mod:`.metrics`: :func:`graph_distances`, :func:`average_distortion`, :func:`mean_average_precision`;
 - :mod:`.embedding`: :func:`embed_graph` (Gu et al. 2019) → :class:`GraphEmbedding`;
+- :mod:`.sampled_distances`: :class:`ShortestPathSampler` (BFS targets for 10⁵⁺-node graphs),
+  :func:`sampled_distortion`, :func:`sampled_map`;
 - :mod:`.curvature`: :func:`sectional_curvature`, :func:`delta_hyperbolicity`, :func:`suggest_signature`;
 - :mod:`.mlr`: :class:`ProductMLR` (gyroplane logistic regression); :mod:`.kappa_gcn`: :class:`KappaGCNConv`.
 """
@@ -19,9 +21,16 @@ from .curvature import candidate_signatures, delta_hyperbolicity, sectional_curv
 from .embedding import GraphEmbedding, embed_graph
 from .factor import KappaStereographic
 from .kappa_gcn import KappaGCNConv, mobius_scalar_mul
-from .metrics import adjacency_from_distances, average_distortion, graph_distances, mean_average_precision
+from .metrics import (
+    adjacency_from_distances,
+    average_distortion,
+    average_precision_rows,
+    graph_distances,
+    mean_average_precision,
+)
 from .mlr import ProductMLR, gyroplane_logits
 from .product import ProductSpace
+from .sampled_distances import ShortestPathSampler, sampled_distortion, sampled_map
 from .signature import Factor, format_signature, parse_signature
 from .wrapped_normal import wrapped_normal_log_prob, wrapped_normal_sample
 
@@ -40,6 +49,10 @@ __all__ = [
     "adjacency_from_distances",
     "average_distortion",
     "mean_average_precision",
+    "average_precision_rows",
+    "ShortestPathSampler",
+    "sampled_distortion",
+    "sampled_map",
     "embed_graph",
     "GraphEmbedding",
     "sectional_curvature",

@@ -15,10 +15,12 @@ are optimised with ``geoopt.optim.RiemannianAdam`` (or ``RiemannianSGD``); the s
 curvatures are ordinary parameters of the same optimiser.
 
 Pairs: all pairs in every step while :math:`n(n-1)/2` ≤ ``full_pairs_max`` (graphs up to ≈ 2,000 nodes by
-default), otherwise ``batch_pairs`` uniformly sampled pairs per step (the step's memory is independent of
-``n²``, but the target distances are an ``(n, n)`` matrix: about 10⁴–3·10⁴ nodes fit in memory; graphs of
-10⁵ nodes would need distances computed per sampled pair, which is not implemented). With
-``distributed=True`` the pairs are split across ``torch.distributed`` ranks.
+default), otherwise ``batch_pairs`` uniformly sampled pairs per step. Target distances: the all-pairs
+``(n, n)`` matrix (``distances="dense"``, the default up to 20,000 nodes), or for graphs beyond that
+(``distances="sampled"``) breadth-first searches from ``sources_per_step`` random sources at every step
+(:mod:`.sampled_distances`: memory ``O(sources · n)``, so 10⁵–10⁶-node graphs fit), with
+:meth:`GraphEmbedding.distortion` and :meth:`GraphEmbedding.map_score` then estimated from sampled
+sources. With ``distributed=True`` the pairs are split across ``torch.distributed`` ranks.
 """
 
 from __future__ import annotations
@@ -26,15 +28,27 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import geoopt
+import scipy.sparse as sp
 import torch
 import torch.distributed as dist
 
-from .metrics import adjacency_from_distances, average_distortion, graph_distances, mean_average_precision
+from .metrics import (
+    _to_sparse_adjacency,
+    adjacency_from_distances,
+    average_distortion,
+    graph_distances,
+    mean_average_precision,
+)
 from .product import ProductSpace
+from .sampled_distances import ShortestPathSampler, sampled_distortion, sampled_map
 
 __all__ = ["GraphEmbedding", "embed_graph"]
 
 _LOSSES = ("paper", "repo")
+_DISTANCES = ("auto", "dense", "sampled")
+#: ``distances="auto"`` switches from the all-pairs matrix to sampled BFS rows above this many nodes
+#: (20,000² float64 distances are 3.2 GB).
+_DENSE_MAX_NODES = 20_000
 _K_MIN, _K_MAX = 1e-4, 1e4  # learnt |κ| stays in this range and keeps its sign
 #: Largest distance from the origin (in units of 1/√|κ|) that a point of a hyperbolic factor may reach during
 #: :func:`embed_graph`. float64 resolves distances to ~36 and float32 to ~15, but Riemannian Adam steps break
@@ -67,27 +81,49 @@ class GraphEmbedding:
         space: the :class:`ProductSpace` (with the learnt curvatures if they were learnable).
         points: coordinates ``(n, D)`` (detached).
         scale: the learnt global scale ``s`` (embedding distances are ``d_P / s``).
-        graph_distances: target distances ``(n, n)``.
+        graph_distances: target distances ``(n, n)``, or ``None`` with ``distances="sampled"``.
         loss_history: loss after every step.
+        sampler: the BFS sampler of a ``distances="sampled"`` run (``None`` otherwise).
     """
 
     space: ProductSpace
     points: torch.Tensor
     scale: float
-    graph_distances: torch.Tensor
+    graph_distances: torch.Tensor | None
     loss_history: list = field(default_factory=list)
+    sampler: ShortestPathSampler | None = None
 
     def embedding_distances(self) -> torch.Tensor:
         """``(n, n)`` distances ``d_P / s`` of the embedded points."""
+        n = self.points.shape[0]
+        if n > _DENSE_MAX_NODES:
+            raise ValueError(
+                f"embedding_distances would be a {n} × {n} matrix; use distortion()/map_score() (sampled) or "
+                "space.cdist on a subset"
+            )
         with torch.no_grad():
             return self.space.pdist(self.points) / self.scale
 
-    def distortion(self) -> float:
-        """Average distortion :math:`D_{avg}` (:func:`average_distortion`); 0 is isometric."""
+    def distortion(self, num_sources: int = 1000, seed: int = 0) -> float:
+        """Average distortion :math:`D_{avg}` (:func:`average_distortion`); 0 is isometric.
+
+        Exact with dense targets; after a ``distances="sampled"`` run, estimated over all pairs of
+        ``num_sources`` random source nodes (exact when ``num_sources ≥ n``).
+        """
+        if self.graph_distances is None:
+            return sampled_distortion(
+                self.space, self.points, self.scale, self.sampler, num_sources=num_sources, seed=seed
+            )
         return average_distortion(self.embedding_distances(), self.graph_distances)
 
-    def map_score(self) -> float:
-        """Mean average precision of the graph neighbourhoods (:func:`mean_average_precision`)."""
+    def map_score(self, num_nodes: int = 1000, seed: int = 0) -> float:
+        """Mean average precision of the graph neighbourhoods (:func:`mean_average_precision`).
+
+        Exact with dense targets; after a ``distances="sampled"`` run, the mean over ``num_nodes`` random
+        nodes (exact when ``num_nodes ≥ n``).
+        """
+        if self.graph_distances is None:
+            return sampled_map(self.space, self.points, self.sampler, num_nodes=num_nodes, seed=seed)
         return mean_average_precision(
             self.embedding_distances(), adjacency_from_distances(self.graph_distances)
         )
@@ -112,8 +148,11 @@ class GraphEmbedding:
         if ax is None:
             _, ax = plt.subplots(figsize=(5, 5))
         if edges:
-            adj = adjacency_from_distances(self.graph_distances).cpu()
-            i, j = torch.nonzero(torch.triu(adj, 1), as_tuple=True)
+            if self.graph_distances is None:
+                i, j = (torch.from_numpy(v) for v in sp.triu(self.sampler.adjacency, 1).nonzero())
+            else:
+                adj = adjacency_from_distances(self.graph_distances).cpu()
+                i, j = torch.nonzero(torch.triu(adj, 1), as_tuple=True)
             for a, b in zip(i.tolist(), j.tolist()):
                 ax.plot(xy[[a, b], 0], xy[[a, b], 1], color="0.75", lw=0.5, zorder=1)
         ax.scatter(xy[:, 0], xy[:, 1], s=8, zorder=2)
@@ -142,6 +181,8 @@ def embed_graph(
     learnable_scale: bool = True,
     full_pairs_max: int = 2_000_000,
     batch_pairs: int = 65536,
+    distances: str = "auto",
+    sources_per_step: int = 32,
     init_std: float = 0.1,
     seed: int = 0,
     distributed: bool = False,
@@ -163,6 +204,10 @@ def embed_graph(
         curvature_lr: learning rate of the curvatures (default ``lr / 10``: κ is a sensitive parameter).
         learnable_scale: learn the global scale ``s`` (else ``s = 1``).
         full_pairs_max: use all pairs each step up to this many pairs; otherwise sample ``batch_pairs``.
+        distances: ``"dense"`` (all-pairs matrix, ``O(n²)`` memory), ``"sampled"`` (a graph only: BFS from
+            ``sources_per_step`` random sources per step, ``O(sources · n)`` memory; always sampled pairs),
+            or ``"auto"`` (dense up to 20,000 nodes).
+        sources_per_step: BFS sources per step with ``distances="sampled"``.
         init_std: σ of the wrapped-normal initialisation at the origin.
         seed: seed of the initialisation and of the pair sampling (results are reproducible).
         distributed: split the pairs across the ranks of the initialised ``torch.distributed`` group (gloo
@@ -190,19 +235,38 @@ def embed_graph(
         raise ValueError(f"loss must be one of {_LOSSES}, got {loss!r}")
     if optimizer not in ("adam", "sgd"):
         raise ValueError(f"optimizer must be 'adam' or 'sgd', got {optimizer!r}")
-    for name, val in (("steps", steps), ("lr", lr), ("init_std", init_std), ("batch_pairs", batch_pairs)):
+    if distances not in _DISTANCES:
+        raise ValueError(f"distances must be one of {_DISTANCES}, got {distances!r}")
+    for name, val in (
+        ("steps", steps),
+        ("lr", lr),
+        ("init_std", init_std),
+        ("batch_pairs", batch_pairs),
+        ("sources_per_step", sources_per_step),
+    ):
         if not val > 0:
             raise ValueError(f"{name} must be positive, got {val}")
-    D = graph_distances(graph_or_distances, dtype=dtype)
-    if device is not None:
-        D = D.to(device)
-    n = D.shape[0]
+    A = _to_sparse_adjacency(graph_or_distances)
+    if distances == "sampled" and A is None:
+        raise ValueError("distances='sampled' needs a graph (networkx, scipy sparse, edge_index), not (n, n)")
+    sampler = None
+    if A is not None and (distances == "sampled" or (distances == "auto" and A.shape[0] > _DENSE_MAX_NODES)):
+        sampler = ShortestPathSampler(A)
+        D = None
+        n = sampler.n
+        dev = torch.device("cpu") if device is None else torch.device(device)
+    else:
+        D = graph_distances(graph_or_distances, dtype=dtype)
+        if device is not None:
+            D = D.to(device)
+        n = D.shape[0]
+        dev = D.device
     space = signature if isinstance(signature, ProductSpace) else ProductSpace(signature, learnable_curvature)
     space = space.to(device) if device is not None else space
     gen = torch.Generator(device="cpu").manual_seed(seed)
-    x0 = space.random(n, space.dim, std=init_std, dtype=dtype, generator=gen).to(D.device)
+    x0 = space.random(n, space.dim, std=init_std, dtype=dtype, generator=gen).to(dev)
     points = geoopt.ManifoldParameter(x0, manifold=space)
-    log_s = torch.zeros((), dtype=dtype, device=D.device, requires_grad=learnable_scale)
+    log_s = torch.zeros((), dtype=dtype, device=dev, requires_grad=learnable_scale)
     params = [{"params": [points]}]
     if learnable_scale:
         params.append({"params": [log_s]})
@@ -220,9 +284,9 @@ def embed_graph(
         rank, world = dist.get_rank(), dist.get_world_size()
     pair_gen = torch.Generator(device="cpu").manual_seed(seed + 7919 * (rank + 1))
     n_pairs = n * (n - 1) // 2
-    full = n_pairs <= full_pairs_max
+    full = n_pairs <= full_pairs_max and sampler is None
     if full:
-        iu = torch.triu_indices(n, n, 1, device=D.device)[:, rank::world]
+        iu = torch.triu_indices(n, n, 1, device=dev)[:, rank::world]
         dg_full = D[iu[0], iu[1]]
         share = iu.shape[1] / n_pairs  # this rank's share of the mean over all pairs
     else:
@@ -239,9 +303,13 @@ def embed_graph(
         if full:
             dp = space.dist(points[iu[0]], points[iu[1]])
             dg = dg_full
+        elif sampler is not None:
+            i, j, dg = sampler.sample(batch_pairs, sources_per_step, pair_gen)
+            i, j, dg = i.to(dev), j.to(dev), dg.to(dtype=dtype, device=dev)
+            dp = space.dist(points[i], points[j])
         else:
-            i = torch.randint(0, n, (batch_pairs,), generator=pair_gen).to(D.device)
-            j = (i + torch.randint(1, n, (batch_pairs,), generator=pair_gen).to(D.device)) % n  # j ≠ i
+            i = torch.randint(0, n, (batch_pairs,), generator=pair_gen).to(dev)
+            j = (i + torch.randint(1, n, (batch_pairs,), generator=pair_gen).to(dev)) % n  # j ≠ i
             dp = space.dist(points[i], points[j])
             dg = D[i, j]
         value = _pair_loss(dp / (log_s.exp() * dg), loss) * share
@@ -277,4 +345,5 @@ def embed_graph(
         scale=float(log_s.detach().exp()),
         graph_distances=D,
         loss_history=history,
+        sampler=sampler,
     )

@@ -16,7 +16,13 @@ import scipy.sparse as sp
 import torch
 from scipy.sparse.csgraph import shortest_path
 
-__all__ = ["graph_distances", "adjacency_from_distances", "average_distortion", "mean_average_precision"]
+__all__ = [
+    "graph_distances",
+    "adjacency_from_distances",
+    "average_distortion",
+    "mean_average_precision",
+    "average_precision_rows",
+]
 
 
 def _to_sparse_adjacency(graph) -> sp.csr_matrix | None:
@@ -127,6 +133,37 @@ def average_distortion(d_emb: torch.Tensor, d_graph: torch.Tensor) -> float:
     return float(((dp - dg).abs() / dg).mean())
 
 
+def average_precision_rows(d_rows: torch.Tensor, adj_rows: torch.Tensor, nodes: torch.Tensor) -> torch.Tensor:
+    """``AP(u)`` (:func:`mean_average_precision`) of the nodes ``u = nodes[r]`` that have a neighbour.
+
+    Args:
+        d_rows: embedding distances ``(r, n)`` from each node ``nodes[r]`` to every node.
+        adj_rows: boolean adjacency rows ``(r, n)`` of the same nodes (their own entry is ignored).
+        nodes: ``(r,)`` the node index of each row.
+
+    Returns:
+        ``(r',)`` average precisions of the rows with a neighbour.
+    """
+    d = d_rows.double().clone()
+    a = adj_rows.bool().clone()
+    r = torch.arange(d.shape[0], device=d.device)
+    d[r, nodes] = -torch.inf  # u itself first, then removed from the ranking
+    a[r, nodes] = False
+    order = torch.argsort(d, dim=1, stable=True)
+    sorted_d = torch.gather(d, 1, order)
+    sorted_a = torch.gather(a, 1, order)
+    # rank of v = number of nodes w ≠ u with d(u, w) ≤ d(u, v) (whole tie group counted)
+    le = torch.searchsorted(sorted_d.contiguous(), sorted_d.contiguous(), right=True)  # 1 + #{≤} incl. u
+    ranks = (le - 1).double()
+    hits = torch.cumsum(sorted_a.double(), 1)
+    # neighbours tied at the same distance all count: hits up to the last tied position
+    hits_at = torch.gather(hits, 1, (le - 1).clamp_min(0))
+    prec = torch.where(sorted_a, hits_at / ranks.clamp_min(1), torch.zeros_like(ranks))
+    deg = a.sum(1)
+    keep = deg > 0
+    return prec.sum(1)[keep] / deg[keep]
+
+
 def mean_average_precision(d_emb: torch.Tensor, adjacency: torch.Tensor, *, block_rows: int = 256) -> float:
     """Mean average precision of the graph neighbourhoods reconstructed from embedding distances.
 
@@ -144,25 +181,9 @@ def mean_average_precision(d_emb: torch.Tensor, adjacency: torch.Tensor, *, bloc
         raise ValueError(f"adjacency must be an (n, n) tensor like d_emb {tuple(d_emb.shape)}")
     _check_pair(d_emb, d_emb)
     n = d_emb.shape[0]
-    adj = adjacency.bool().clone()
-    adj.fill_diagonal_(False)
+    adj = adjacency.bool()
     aps = []
     for s in range(0, n, block_rows):
-        d = d_emb[s : s + block_rows].double().clone()
-        a = adj[s : s + block_rows]
-        rows = torch.arange(d.shape[0])
-        d[rows, rows + s] = -torch.inf  # u itself first, then removed from the ranking
-        order = torch.argsort(d, dim=1, stable=True)
-        sorted_d = torch.gather(d, 1, order)
-        sorted_a = torch.gather(a, 1, order)
-        # rank of v = number of nodes w ≠ u with d(u, w) ≤ d(u, v) (whole tie group counted)
-        le = torch.searchsorted(sorted_d.contiguous(), sorted_d.contiguous(), right=True)  # 1 + #{≤} incl. u
-        ranks = (le - 1).double()
-        hits = torch.cumsum(sorted_a.double(), 1)
-        # neighbours tied at the same distance all count: hits up to the last tied position
-        hits_at = torch.gather(hits, 1, (le - 1).clamp_min(0))
-        prec = torch.where(sorted_a, hits_at / ranks.clamp_min(1), torch.zeros_like(ranks))
-        deg = a.sum(1)
-        keep = deg > 0
-        aps.append(prec.sum(1)[keep] / deg[keep])
+        rows = torch.arange(s, min(s + block_rows, n), device=d_emb.device)
+        aps.append(average_precision_rows(d_emb[rows], adj[rows], rows))
     return float(torch.cat(aps).mean()) if aps else float("nan")
