@@ -67,8 +67,8 @@ bench-gpu: $(STAMP)
 	$(PY) benchmarks/gpu_suite.py --device cuda --out benchmarks/results/gpu
 
 lint: $(STAMP)
-	$(PY) -m ruff check geomrep tests benchmarks tutorials
-	$(PY) -m ruff format --check geomrep tests benchmarks || true
+	$(PY) -m ruff check geomrep tests benchmarks tutorials reproductions
+	$(PY) -m ruff format --check geomrep tests benchmarks reproductions || true
 
 clean:
 	rm -rf $(VENV) geomrep-demo .pytest_cache build *.egg-info docs/_build docs/tutorials docs/benchmarks
