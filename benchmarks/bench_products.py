@@ -1,7 +1,8 @@
 """Benchmark of geomrep.manifolds.products on CPU: embedding step time vs graph size, pdist throughput.
 
 - ``embed_graph`` seconds per Riemannian-Adam step on random trees of n nodes in (H²)⁵ (all pairs every
-  step, and 65,536 sampled pairs per step for the largest n): the cost of Gu et al.'s reproduction;
+  step, and 65,536 sampled pairs per step for the largest n; and a 10⁵-node tree with BFS-sampled targets,
+  ``distances="sampled"``, no n × n matrix): the cost of Gu et al.'s reproduction and of large graphs;
 - chunked ``ProductSpace.pdist`` (row blocks of ≤ 4 Mi pair×coordinate intermediates) in million pairs
   per second vs the named baseline, a ``geoopt.ProductManifold`` of ``geoopt.Stereographic`` factors
   evaluated by broadcasting all pairs at once (same run, median of repeats, warm-up excluded), with the
@@ -60,6 +61,7 @@ def main(argv=None) -> None:
     reps = 1 if args.quick else 3
     step_rows = [time_embedding_step(n, repeats=reps) for n in sizes]
     step_rows.append(time_embedding_step(sizes[-1], sampled=True, repeats=reps))
+    step_rows.append(time_embedding_step(2_000 if args.quick else 100_000, bfs=True, repeats=reps))
     pd_rows = [time_pdist(n, repeats=reps) for n in ((128,) if args.quick else (512, 2048))]
     big = [big_pdist(500 if args.quick else 10_000)]
     header = (
