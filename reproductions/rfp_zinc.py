@@ -19,6 +19,9 @@ parameter count is the largest that stays ≤ ``--params``):
                ``operator="attention"``, ``P_ij = softmax_j (W_Q h_i)·(W_K h_j)/√d`` from the atom
                embedding ``h``), ``--rfp-inits`` fresh random starts per call combined by DeepSets
                ``ρ(mean_s φ(traj_s))`` (invariant to the order of the starts)
+``rfp_fresh``  ablation, not in the default ``--arms``: the fixed operator ``D^{-1/2} A D^{-1/2}``
+               inside the model with ``--rfp-inits`` fresh starts per call and the same DeepSets —
+               separates "learned operator" from "fresh, several starts" in ``rfp_learned``
 =============  =================================================================================
 
 The PE ``p_i`` enters additively: ``h_i^0 = AtomEmb(x_i) + W p_i`` (learned RFP: ``+ RFP(h^0)_i``), then
@@ -78,12 +81,14 @@ from reproductions._common import (  # noqa: E402
 )
 
 ARMS = ("none", "lap", "rw", "rfp", "rfp_learned")
+EXTRA_ARMS = ("rfp_fresh",)  # ablations: selectable with --arms, not run by default
 ARM_LABELS = {
     "none": "GINE, no PE",
     "lap": "GINE + LapPE",
     "rw": "GINE + RWPE",
     "rfp": "GINE + RFP (fixed operator)",
     "rfp_learned": "GINE + RFP (learned operator, m starts)",
+    "rfp_fresh": "GINE + RFP (fixed operator, m fresh starts; ablation)",
 }
 #: sizes of the categorical atom / bond columns written by ``torch_geometric.utils.from_smiles``
 ATOM_VOCAB = (119, 9, 11, 12, 9, 5, 8, 2, 2)
@@ -128,6 +133,7 @@ def pe_dim(arm: str, args: argparse.Namespace) -> int:
         "rw": args.rw_steps,
         "rfp": args.rfp_k * (args.rfp_steps + 1),
         "rfp_learned": 0,
+        "rfp_fresh": 0,
     }[arm]
 
 
@@ -230,11 +236,11 @@ class GINENet(nn.Module):
                 args.rfp_steps,
                 hidden,
                 in_channels=hidden,
-                operator="attention",
+                operator="attention" if arm == "rfp_learned" else "sym",
                 normalization=args.lrfp_norm,
                 num_inits=args.rfp_inits,
             )
-            if arm == "rfp_learned"
+            if arm in ("rfp_learned", "rfp_fresh")
             else None
         )
         self.bonds = nn.ModuleList(CategoricalEncoder(BOND_VOCAB, hidden) for _ in range(layers))
@@ -401,7 +407,7 @@ def report(path: Path, out_dir: Path) -> Path:
             "|---|---|---|---|---|---|---|---|---|",
         ]
         rows = []
-        for arm in ARMS:
+        for arm in ARMS + EXTRA_ARMS:
             rs = [r for r in recs if r["arm"] == arm]
             if not rs:
                 continue
@@ -438,7 +444,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description=__doc__.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
     )
-    p.add_argument("--arms", nargs="+", default=list(ARMS), choices=ARMS)
+    p.add_argument("--arms", nargs="+", default=list(ARMS), choices=ARMS + EXTRA_ARMS)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
     p.add_argument(
         "--epochs", type=int, default=1000, help="maximum epochs (plateau schedule stops at --min-lr)"

@@ -66,7 +66,7 @@ def _permuted(g, perm):
     return h
 
 
-@pytest.mark.parametrize("arm", rfp_zinc.ARMS)
+@pytest.mark.parametrize("arm", rfp_zinc.ARMS + rfp_zinc.EXTRA_ARMS)
 def test_width_for_budget_is_the_largest_width_within_budget(arm):
     args = _small_args()
     hidden, params = rfp_zinc.width_for_budget(arm, 2, 30_000, args)
@@ -103,13 +103,15 @@ def test_gine_prediction_is_invariant_to_node_relabelling(arm):
             assert not torch.allclose(model(b), y)
 
 
-def test_learned_rfp_arm_is_invariant_given_permuted_starts_and_random_otherwise():
+@pytest.mark.parametrize("arm", ["rfp_learned", "rfp_fresh"])
+def test_in_model_rfp_arms_are_invariant_given_permuted_starts_and_random_otherwise(arm):
     from torch_geometric.data import Batch
 
     args = _small_args(rfp_inits=3)
     graphs = _molecules(args)
     torch.manual_seed(0)
-    model = rfp_zinc.GINENet("rfp_learned", 16, 2, args).eval()
+    model = rfp_zinc.GINENet(arm, 16, 2, args).eval()
+    assert (model.rfp.attention is not None) == (arm == "rfp_learned")
     b = Batch.from_data_list(graphs)
     perm = torch.randperm(b.num_nodes, generator=torch.Generator().manual_seed(2))
     x0 = torch.randn(b.num_nodes, 3, args.rfp_k, generator=torch.Generator().manual_seed(3))
