@@ -625,12 +625,18 @@ def report(path: Path) -> Path:
     curves = {}
     for cid, rs in configs.items():
         f = rs[0]["flags"]
+        top = f"{f['channels']}x{f['lmax']}{'e' if f['lmax'] % 2 == 0 else 'o'}"
+        defaults = config_of(parse_args([]))
+        cut = [f"{k} {defaults[k]} → {f[k]}" for k in defaults if k in f and f[k] != defaults[k]]
+        seeds_run = sorted({r["seed"] for r in rs})
         lines += [
             f"## config `{cid}`: {f['n_train']}/{f['n_val']}/{f['n_test']} train/val/test molecules, "
-            f"{f['epochs']} epoch(s), batch {f['batch_size']}, {f['channels']}×(0e+…+{f['lmax']}), "
+            f"{f['epochs']} epoch(s), batch {f['batch_size']}, node irreps {f['channels']}x0e+…+{top}, "
             f"{f['layers']} layers, correlation {f['correlation']}, cutoff {f['cutoff']} Å",
             "",
             f"Flags: `{rs[0]['argv']}` — {rs[0]['machine']}, {rs[0]['date']}.",
+            f"Reduced from the script's default recipe: {', '.join(cut) or 'nothing'}; seeds run {seeds_run} "
+            f"(default {parse_args([]).seeds}). Same epoch count for both arms.",
             "",
             "| arm | seeds | gap MAE (meV) | U0 MAE (meV) | ms / step (wall) | CPU ms / step "
             "| saved for backward (MiB) "
