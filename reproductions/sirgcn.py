@@ -478,6 +478,19 @@ def _zinc_common_epochs(zinc: list[dict]) -> list[str]:
     return lines + [""]
 
 
+def _longest_config(look: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Per (model, n), keep the runs of the config with the most CPU time per run; return (kept, dropped)."""
+    cfgs: dict[tuple, dict[str, list[dict]]] = {}
+    for r in look:
+        cfgs.setdefault((r["variant"], r["n"]), {}).setdefault(r["config"], []).append(r)
+    kept, dropped = [], []
+    for by_cfg in cfgs.values():
+        best = max(by_cfg, key=lambda c: np.mean([r.get("cpu_s", r["wall_s"]) for r in by_cfg[c]]))
+        for c, rs in by_cfg.items():
+            (kept if c == best else dropped).extend(rs)
+    return kept, dropped
+
+
 def report(path: Path, stem: str) -> str:
     """Rebuild the markdown tables and the plots from the records in ``path`` alone; return the markdown."""
     records = read_records(path)
@@ -522,6 +535,7 @@ def report(path: Path, stem: str) -> str:
             "| model | " + " | ".join(f"n = {n}" for n in ns) + " |",
             "|---|" + "---|" * len(ns),
         ]
+        look, superseded = _longest_config(look)
         by_model: dict[str, dict[int, list[dict]]] = {}
         for r in look:
             by_model.setdefault(r["variant"], {}).setdefault(r["n"], []).append(r)
@@ -546,6 +560,14 @@ def report(path: Path, stem: str) -> str:
             "Configs: " + "; ".join(f"`{c}`: {', '.join(runs)}" for c, runs in runs_by_config.items()),
             "",
         ]
+        if superseded:
+            lines += [
+                "Superseded by a longer run of the same model and n (not in the table): "
+                + "; ".join(
+                    f"n={r['n']} {r['variant']} `{r['config']}` acc {r['test_acc']:.3f}" for r in superseded
+                ),
+                "",
+            ]
         _plot_lookup(look, path.parent / f"{stem}_lookup.png")
     if zinc:
         curves = {}
