@@ -202,7 +202,10 @@ def embed_graph(
         learnable_curvature: learn every non-Euclidean curvature (ignored for a given ``ProductSpace``);
             a learnt curvature keeps its sign (H stays hyperbolic) with 1e-4 ≤ abs(κ) ≤ 1e4.
         curvature_lr: learning rate of the curvatures (default ``lr / 10``: κ is a sensitive parameter).
-        learnable_scale: learn the global scale ``s`` (else ``s = 1``).
+        learnable_scale: learn the global scale ``s`` (else ``s = 1``). Trees need it (their hyperbolic
+            embeddings want long distances); on a dense small-world graph it can settle in a worse optimum:
+            PolBlogs in H⁴ reached D_avg 0.169 with a learnt ``s`` and 0.154 with ``s = 1`` (300 steps,
+            ``reproductions/polblogs_products.py``) — try both.
         full_pairs_max: use all pairs each step up to this many pairs; otherwise sample ``batch_pairs``.
         distances: ``"dense"`` (all-pairs matrix, ``O(n²)`` memory), ``"sampled"`` (a graph only: BFS from
             ``sources_per_step`` random sources per step, ``O(sources · n)`` memory; always sampled pairs),
