@@ -40,7 +40,9 @@ training and test loss are below 1e-3; test accuracy at the last epoch. SIR-GCN 
 ``σ = ReLU → Linear(4n, 4n) → ReLU`` (the authors' "inductive bias for relational reasoning"); the
 baselines apply ReLU to the embedding first and use PyG's ``GCNConv`` (no self loops), ``GATv2Conv``
 (1 head, shared weights — the paper's "GAT" is GATv2), ``GINConv`` (2-layer MLP, ReLU after each layer)
-and ``PNAConv`` (sum/max/std, identity scaler).
+and ``PNAConv`` (sum/max/std, identity scaler) followed by a LeakyReLU like the mixing layer of the
+authors' DGL ``PNAConv`` (without it, ``PNA-linear``, every map after the embedding is linear in the query
+and in the aggregated dictionary separately, and the lookup stays at chance).
 
 Usage::
 
@@ -96,6 +98,8 @@ PUBLISHED_LOOKUP = {  # model -> {n: (mean, std)} test accuracy over 10 seeds
             50: (0.5035, 0.0549)},
 }  # fmt: skip
 LOOKUP_MODELS = ("SIR", "GATv2", "GIN", "GCN", "PNA")
+#: Not in the paper: PyG's PNAConv without the LeakyReLU that ends DGL's (see ``LookupNet``).
+LOOKUP_EXTRA = ("PNA-linear",)
 RECORD_KEY = ("part", "variant", "n", "seed", "config")
 
 
@@ -338,17 +342,20 @@ class LookupNet(nn.Module):
             self.conv = GINConv(mlp)
         elif kind == "GCN":
             self.conv = GCNConv(hidden, hidden, add_self_loops=False)
-        elif kind == "PNA":
+        elif kind in ("PNA", "PNA-linear"):
             self.conv = PNAConv(hidden, hidden, ["sum", "max", "std"], ["identity"], deg=deg_hist)
         else:
-            raise ValueError(f"kind must be one of {LOOKUP_MODELS}, got {kind!r}")
+            raise ValueError(f"kind must be one of {LOOKUP_MODELS + LOOKUP_EXTRA}, got {kind!r}")
+        # DGL's PNAConv (the authors') ends in a LeakyReLU mixing layer; PyG's ends linearly, and a purely
+        # linear message/update/classifier cannot couple a query's key to the dictionary (stays at chance)
+        self.post = nn.LeakyReLU() if kind == "PNA" else nn.Identity()
         self.classifier = nn.Linear(hidden, n, bias=False)
 
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
         h = self.key(x[:, 0]) + self.value(x[:, 1])
         if self.kind != "SIR":
             h = F.relu(h)
-        return self.classifier(self.conv(h, edge_index))
+        return self.classifier(self.post(self.conv(h, edge_index)))
 
 
 def _batched_edges(edge_index: Tensor, nodes_per_graph: int, graphs: int) -> Tensor:
@@ -384,7 +391,7 @@ def train_lookup(kind: str, n: int, seed: int, args, clock: Clock) -> dict:
     bs = args.lookup_batch
     ei_batch = _batched_edges(ei, 2 * n, bs)
     deg_hist = None
-    if kind == "PNA":
+    if kind.startswith("PNA"):
         in_deg = torch.bincount(ei[1], minlength=2 * n)
         deg_hist = torch.bincount(in_deg)
     model = LookupNet(kind, n, args.lookup_hidden_mult * n, deg_hist)
@@ -539,7 +546,7 @@ def report(path: Path, stem: str) -> str:
         by_model: dict[str, dict[int, list[dict]]] = {}
         for r in look:
             by_model.setdefault(r["variant"], {}).setdefault(r["n"], []).append(r)
-        order = {m: i for i, m in enumerate(LOOKUP_MODELS)}
+        order = {m: i for i, m in enumerate(LOOKUP_MODELS + LOOKUP_EXTRA)}
         for model, by_n in sorted(by_model.items(), key=lambda kv: order.get(kv[0], 99)):
             cells = []
             for n in ns:
@@ -595,7 +602,7 @@ def _plot_lookup(records: list[dict], out: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
-    for i, model in enumerate(LOOKUP_MODELS):
+    for i, model in enumerate(LOOKUP_MODELS + LOOKUP_EXTRA):
         rs = [r for r in records if r["variant"] == model]
         if not rs:
             continue
@@ -643,7 +650,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--l1", type=float, default=1e-7)
     p.add_argument("--l2", type=float, default=1e-7)
     p.add_argument("--lookup-n", type=int, nargs="+", default=[10, 20, 30, 40, 50])
-    p.add_argument("--lookup-models", nargs="+", default=list(LOOKUP_MODELS), choices=LOOKUP_MODELS)
+    p.add_argument(
+        "--lookup-models", nargs="+", default=list(LOOKUP_MODELS), choices=LOOKUP_MODELS + LOOKUP_EXTRA
+    )
     p.add_argument("--lookup-seeds", type=int, default=10)
     p.add_argument("--lookup-samples", type=int, default=5000)
     p.add_argument("--lookup-epochs", type=int, default=500)

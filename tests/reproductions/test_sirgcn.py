@@ -57,13 +57,17 @@ def test_graphset_batch_matches_per_graph_offsets():
     assert y.tolist() == [2.0, 1.0]
 
 
-def test_sir_solves_a_small_lookup_that_gcn_cannot():
+def test_sir_and_pna_solve_a_small_lookup_that_gcn_and_linear_pna_cannot():
     # n = 4: SIR-GCN reaches 100 % within a few hundred steps; GCN's symmetric sum cannot beat chance by much.
     args = sirgcn.parse_args(["--lookup-samples", "400", "--lookup-epochs", "60", "--lookup-batch", "32",
                               "--plateau-on", "train-running", "--lookup-stop-at-perfect"])  # fmt: skip
-    acc = {kind: sirgcn.train_lookup(kind, 4, 0, args, sirgcn.Clock())["test_acc"] for kind in ("SIR", "GCN")}
+    kinds = ("SIR", "GCN", "PNA", "PNA-linear")
+    acc = {kind: sirgcn.train_lookup(kind, 4, 0, args, sirgcn.Clock())["test_acc"] for kind in kinds}
     assert acc["SIR"] > 0.95, acc
     assert acc["GCN"] < 0.6, acc
+    # PNA solves it only with the nonlinearity after aggregation that DGL's PNAConv has and PyG's lacks
+    assert acc["PNA"] > 0.95, acc
+    assert acc["PNA-linear"] < 0.6, acc
 
 
 def test_quick_run_records_both_parts_and_resumes(tmp_path):
