@@ -31,7 +31,7 @@ extensions = [
 ]
 
 # the tutorials and the benchmark results live outside docs/; geomrep_docs copies them in (see _ext)
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints", "benchmarks/results/*.md"]
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints", "benchmarks/results/*.md", "reproductions/results/*.md"]
 source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
 
 # --- autodoc / napoleon ---------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Local Sphinx extension of the geomrep docs.
 
-- copies the tutorial notebooks (``tutorials/*.ipynb``) and the benchmark results
-  (``benchmarks/RESULTS.md`` with its ``results/`` plots) into the source tree before reading, and warns
+- copies the tutorial notebooks (``tutorials/*.ipynb``), the benchmark results (``benchmarks/RESULTS.md``
+  with its ``results/`` plots) and the reproductions (``reproductions/RESULTS.md`` with its tables and
+  plots) into the source tree before reading, and warns
   (an error under ``-W``) on a notebook whose code cells were not executed and stored;
 - shows private base classes through their public bases (``:show-inheritance:``);
 - documents module-level constants from their ``#:`` comment in the defining submodule (autodoc only
@@ -66,6 +67,11 @@ def _stage_sources(app) -> None:
     for f in (bench / "results").glob("*"):
         if f.is_file():
             _copy_if_changed(f, docs / "benchmarks" / "results" / f.name)
+    repro = root / "reproductions"
+    _copy_if_changed(repro / "RESULTS.md", docs / "reproductions" / "RESULTS.md")
+    for f in (repro / "results").glob("*"):
+        if f.is_file() and f.suffix in (".md", ".png"):
+            _copy_if_changed(f, docs / "reproductions" / "results" / f.name)
 
 
 def _constant_comment(modname: str, name: str) -> list[str] | None:
