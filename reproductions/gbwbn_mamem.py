@@ -392,7 +392,8 @@ def report(out: str | Path) -> Path:
                 continue
             ok = [r for r in rs if r["error"] is None]
             subjects = sorted({r["subject"] for r in ok})
-            seeds = sorted({r["seed"] for r in ok})
+            n_seeds = [sum(r["subject"] == s for r in ok) for s in subjects]
+            seeds = f"{min(n_seeds)}" if min(n_seeds) == max(n_seeds) else f"{min(n_seeds)}–{max(n_seeds)}"
             cells = []
             for metric in ("test_last", "val_last", "test_at_best_val"):
                 per_subj = [float(np.mean([r[metric] for r in ok if r["subject"] == s])) for s in subjects]
@@ -400,7 +401,7 @@ def report(out: str | Path) -> Path:
             wall = float(np.mean([r["wall_s"] for r in rs]))
             cpu = float(np.mean([r.get("cpu_s", r["wall_s"]) for r in rs]))
             lines.append(
-                f"| {arm} | {' | '.join(cells)} | {len(subjects)} × {len(seeds)} ({len(ok)} runs) | "
+                f"| {arm} | {' | '.join(cells)} | {len(subjects)} × {seeds} ({len(ok)} runs) | "
                 f"{len(rs) - len(ok)} | {wall:.1f} ({cpu:.1f}) | not found (notes) |"
             )
             for c in curves:

@@ -103,7 +103,7 @@ def test_report_averages_seeds_within_subjects_first(tmp_path):
     cells = [c.strip() for c in row.split("|")]
     assert cells[2] == "60.0 ± 42.4"  # test@last
     assert cells[3] == "30.0 ± 0.0"  # val@last
-    assert cells[5].startswith("2 × 2")  # subjects × seeds of the successful runs
+    assert cells[5] == "2 × 1–2 (3 runs)"  # subjects × seeds per subject (successful runs)
     assert cells[6] == "1"  # one failed run
     assert "failed: no BN S3 seed 0" in md
     assert (tmp_path / "gbwbn_mamem_e3_test_acc.png").stat().st_size > 0
