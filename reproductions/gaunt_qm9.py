@@ -66,7 +66,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from geomrep.equivariant.gaunt import GauntSelfInteraction  # noqa: E402
-from geomrep.equivariant.gaunt.interatomic import InteratomicModel, collate, radius_edges  # noqa: E402
+from geomrep.equivariant.gaunt.interatomic import InteratomicModel, collate  # noqa: E402
 from reproductions._common import (  # noqa: E402
     RESULTS,
     append_record,
@@ -194,17 +194,7 @@ class TwoTargetModel(InteratomicModel):
         self.atoms_scale = float(atoms_scale)
 
     def forward(self, z, pos, batch, n_graphs: int):
-        edge_index = radius_edges(pos, batch, self.cutoff)
-        vec = pos[edge_index[1]] - pos[edge_index[0]]
-        r = vec.norm(dim=-1, keepdim=True)
-        sh = o3.spherical_harmonics(self.irreps_sh, vec, normalize=True, normalization="component")
-        k = torch.arange(1, self.n_basis + 1, dtype=pos.dtype, device=pos.device)
-        envelope = 0.5 * (torch.cos(math.pi * r / self.cutoff) + 1.0)
-        radial = torch.sin(k * math.pi * r / self.cutoff) / r * envelope
-        h = pos.new_zeros(len(z), self.irreps_node.dim)
-        h[:, : self.channels] = self.embed(self.species[z])
-        for layer in self.layers:
-            h = layer(h, sh, radial, edge_index, self.avg_neighbors)
+        h = self.node_features(z, pos, batch)
         atom = self.readout(h[:, : self.channels])  # (N, 2)
         sums = pos.new_zeros(n_graphs, 2).index_add_(0, batch, atom)
         counts = pos.new_zeros(n_graphs).index_add_(0, batch, torch.ones_like(atom[:, 0]))

@@ -107,7 +107,8 @@ class InteratomicModel(nn.Module):
             "species", torch.tensor([_SPECIES.get(k, 0) for k in range(10)]), persistent=False
         )
 
-    def forward(self, z, pos, batch, n_graphs: int):
+    def node_features(self, z, pos, batch):
+        """Node features ``(N, irreps_node.dim)`` after the interaction layers (before the readout)."""
         edge_index = radius_edges(pos, batch, self.cutoff)
         vec = pos[edge_index[1]] - pos[edge_index[0]]
         r = vec.norm(dim=-1, keepdim=True)
@@ -119,6 +120,10 @@ class InteratomicModel(nn.Module):
         h[:, : self.channels] = self.embed(self.species[z])
         for layer in self.layers:
             h = layer(h, sh, radial, edge_index, self.avg_neighbors)
+        return h
+
+    def forward(self, z, pos, batch, n_graphs: int):
+        h = self.node_features(z, pos, batch)
         atom = self.readout(h[:, : self.channels]).squeeze(-1)
         counts = torch.zeros(n_graphs, dtype=pos.dtype, device=pos.device).index_add_(
             0, batch, torch.ones_like(atom)
