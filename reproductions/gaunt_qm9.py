@@ -161,6 +161,12 @@ class CGSelfInteraction(nn.Module):
         return self.scale * y
 
 
+def model_kwargs(args) -> dict:
+    """The architecture flags of the command line, as :func:`build_model` keywords."""
+    names = ("channels", "lmax", "layers", "correlation", "cutoff", "n_basis", "hidden", "avg_neighbors")
+    return {k: getattr(args, k) for k in names}
+
+
 def build_model(arm: str, *, channels: int, lmax: int, layers: int, correlation: int, **kw) -> nn.Module:
     """:class:`~geomrep.equivariant.gaunt.interatomic.InteratomicModel` (``kind=arm``) with a many-body
     product basis after each aggregation (:class:`GauntSelfInteraction` or :class:`CGSelfInteraction`)
@@ -315,18 +321,7 @@ def train_run(arm, seed, train, val, test, args, log=print) -> dict:
     g = seed_everything(seed)
     std = Standardiser(train)
     atoms = sum(m.z.numel() for m in train) / len(train)
-    model = build_model(
-        arm,
-        channels=args.channels,
-        lmax=args.lmax,
-        layers=args.layers,
-        correlation=args.correlation,
-        cutoff=args.cutoff,
-        n_basis=args.n_basis,
-        hidden=args.hidden,
-        avg_neighbors=args.avg_neighbors,
-        atoms_scale=atoms,
-    )
+    model = build_model(arm, **model_kwargs(args), atoms_scale=atoms)
     counts = count_parameters(model)
     probe = make_batch(train[: args.batch_size])
     saved = saved_tensor_bytes(model, probe, std)
@@ -427,17 +422,7 @@ def _mem_child(arm: str, path: str, args) -> None:
     torch.set_num_threads(args.threads)
     mols = [SimpleNamespace(z=z, pos=p, y=y) for z, p, y in torch.load(path)]
     b = make_batch(mols)
-    model = build_model(
-        arm,
-        channels=args.channels,
-        lmax=args.lmax,
-        layers=args.layers,
-        correlation=args.correlation,
-        cutoff=args.cutoff,
-        n_basis=args.n_basis,
-        hidden=args.hidden,
-        avg_neighbors=args.avg_neighbors,
-    )
+    model = build_model(arm, **model_kwargs(args))
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
     target = torch.zeros(b["n"], 2)
 
