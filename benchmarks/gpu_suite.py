@@ -193,6 +193,26 @@ def recommendations_text(rec: dict, env: dict) -> str:
     return "\n".join(lines)
 
 
+def _panel_plot(plt, rows, *, panel, x, y, keep, baseline, xlabel, ylabel, title, path: Path) -> None:
+    """Log-log panels (one per value of ``panel``, a line per ``impl``, baselines dashed) into ``path``."""
+    values = sorted({r[panel] for r in rows if panel in r})
+    fig, axes = plt.subplots(1, max(len(values), 1), figsize=(5.5 * max(len(values), 1), 4), squeeze=False)
+    for ax, v in zip(axes[0], values):
+        impls = list(dict.fromkeys(r["impl"] for r in rows if r.get(panel) == v))
+        for impl in impls:
+            pts = [(r[x], r[y]) for r in rows if r.get(panel) == v and r.get("impl") == impl and keep(r)]
+            if pts:
+                ax.loglog(*zip(*pts), "s--" if baseline(impl) else "o-", label=impl)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.set_title(title.format(v))
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
 def plots(out: Path, sections: dict, quick: bool) -> list[str]:
     """PNG plots (sqrtm time vs n, Gaunt time vs L); returns the file names, or raises ImportError."""
     import matplotlib
@@ -203,56 +223,35 @@ def plots(out: Path, sections: dict, quick: bool) -> list[str]:
     names = []
     sq = sections.get("sqrtm")
     if sq is not None and sq.rows:
-        batches = sorted({r["batch"] for r in sq.rows if "batch" in r})
-        fig, axes = plt.subplots(
-            1, max(len(batches), 1), figsize=(5.5 * max(len(batches), 1), 4), squeeze=False
+        _panel_plot(
+            plt,
+            sq.rows,
+            panel="batch",
+            x="n",
+            y="ms",
+            keep=lambda r: r.get("op") == "sqrtm" and bool(r.get("ms")),
+            baseline=lambda impl: impl == "eigh autograd",
+            xlabel="n",
+            ylabel="sqrtm fwd+bwd ms",
+            title="sqrtm, batch {}, float32",
+            path=out / "gpu_sqrtm.png",
         )
-        for ax, b in zip(axes[0], batches):
-            impls = list(dict.fromkeys(r["impl"] for r in sq.rows if r.get("batch") == b))
-            for impl in impls:
-                pts = [
-                    (r["n"], r["ms"])
-                    for r in sq.rows
-                    if r.get("batch") == b
-                    and r.get("impl") == impl
-                    and r.get("op") == "sqrtm"
-                    and r.get("ms")
-                ]
-                if pts:
-                    ax.loglog(*zip(*pts), "s--" if impl == "eigh autograd" else "o-", label=impl)
-            ax.set_xlabel("n")
-            ax.set_ylabel("sqrtm fwd+bwd ms")
-            ax.set_title(f"sqrtm, batch {b}, float32")
-            ax.grid(True, which="both", alpha=0.3)
-            ax.legend(fontsize=7)
-        fig.tight_layout()
-        fig.savefig(out / "gpu_sqrtm.png", dpi=80)
-        plt.close(fig)
         names.append("gpu_sqrtm.png")
     ga = sections.get("gaunt")
     if ga is not None and ga.rows:
-        rows_list = sorted({r["rows"] for r in ga.rows if "rows" in r})
-        fig, axes = plt.subplots(
-            1, max(len(rows_list), 1), figsize=(5.5 * max(len(rows_list), 1), 4), squeeze=False
+        _panel_plot(
+            plt,
+            ga.rows,
+            panel="rows",
+            x="L",
+            y="fwd+bwd ms",
+            keep=lambda r: bool(r.get("fwd+bwd ms")),
+            baseline=lambda impl: impl.startswith("e3nn"),
+            xlabel="L",
+            ylabel="fwd+bwd ms",
+            title="Gaunt product, {} rows, float32",
+            path=out / "gpu_gaunt.png",
         )
-        for ax, rows in zip(axes[0], rows_list):
-            impls = list(dict.fromkeys(r["impl"] for r in ga.rows if r.get("rows") == rows))
-            for impl in impls:
-                pts = [
-                    (r["L"], r["fwd+bwd ms"])
-                    for r in ga.rows
-                    if r.get("rows") == rows and r.get("impl") == impl and r.get("fwd+bwd ms")
-                ]
-                if pts:
-                    ax.loglog(*zip(*pts), "s--" if impl.startswith("e3nn") else "o-", label=impl)
-            ax.set_xlabel("L")
-            ax.set_ylabel("fwd+bwd ms")
-            ax.set_title(f"Gaunt product, {rows} rows, float32")
-            ax.grid(True, which="both", alpha=0.3)
-            ax.legend(fontsize=7)
-        fig.tight_layout()
-        fig.savefig(out / "gpu_gaunt.png", dpi=80)
-        plt.close(fig)
         names.append("gpu_gaunt.png")
     return names
 
