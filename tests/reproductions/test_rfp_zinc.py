@@ -174,3 +174,28 @@ def test_quick_run_records_every_arm_and_resumes(tmp_path):
     assert (tmp_path / "rfp_zinc.png").stat().st_size > 0
     rfp_zinc.main(["--quick", "--out", str(tmp_path)])  # resume: nothing left to run
     assert len(rfp_zinc.read_records(tmp_path / "rfp_zinc.jsonl")) == len(recs)
+    assert all(r["flags"]["target"] == "score" for r in recs)
+    # another target is another config: one new record, its own tag and table, not skipped as done
+    md = rfp_zinc.main(["--quick", "--out", str(tmp_path), "--arms", "none", "--target", "penalized_logp"])
+    new = rfp_zinc.read_records(tmp_path / "rfp_zinc.jsonl")[len(recs) :]
+    assert len(new) == 1 and new[0]["flags"]["target"] == "penalized_logp"
+    assert new[0]["config"] != recs[0]["config"]
+    assert (
+        f"## Config `{new[0]['config']}`" in md.read_text() and "Target: `penalized_logp`" in md.read_text()
+    )
+
+
+def test_config_tag_keys_the_target_and_keeps_earlier_tags():
+    import hashlib
+    import json
+
+    args = rfp_zinc.parse_args([])
+    assert args.target == "score" and rfp_zinc.config_of(args)["target"] == "score"
+    # the default target is left out of the hash: the tag of a run recorded before --target existed
+    before = {k: v for k, v in rfp_zinc.config_of(args).items() if k != "target"}
+    assert (
+        rfp_zinc.config_tag(args)
+        == hashlib.sha1(json.dumps(before, sort_keys=True).encode()).hexdigest()[:10]
+    )
+    other = rfp_zinc.parse_args(["--target", "penalized_logp"])
+    assert rfp_zinc.config_tag(other) != rfp_zinc.config_tag(args)

@@ -90,5 +90,30 @@ def test_quick_run_records_both_parts_and_resumes(tmp_path):
     _run("--report", tmp_path=tmp_path)
     table = (tmp_path / "sirgcn_quick.md").read_text()
     assert "| SIR-GCN + edge features |" in table and "| PNA |" in table and "0.278" in table
+    assert all(r["target"] == "score" and "target=" not in r["config"] for r in zinc)
+    # the benchmark target is a separate config: a new record beside the score one, never resumed into it
+    _run("--parts", "zinc", "--target", "penalized_logp", tmp_path=tmp_path)
+    records = [json.loads(line) for line in (tmp_path / "sirgcn_quick.jsonl").read_text().splitlines()]
+    pl = [r for r in records if r["part"] == "zinc" and r.get("target") == "penalized_logp"]
+    assert len(pl) == 1 and pl[0]["config"] == "epochs=2 max_per_split=48 target=penalized_logp"
+    assert len(records) == len(zinc) + len(lookup) + 1
+    assert "`epochs=2 max_per_split=48 target=penalized_logp`" in (tmp_path / "sirgcn_quick.md").read_text()
     assert (tmp_path / "sirgcn_quick_zinc.png").stat().st_size > 0
     assert (tmp_path / "sirgcn_quick_lookup.png").stat().st_size > 0
+
+
+def test_zinc_target_flag_reaches_the_data_and_the_config(monkeypatch):
+    if not (DATA / "zinc12k").is_dir():
+        pytest.skip(f"ZINC-12k data folder absent ({DATA / 'zinc12k'})")
+    from geomrep.datasets import load_zinc12k
+
+    assert "target" not in sirgcn._config(sirgcn.parse_args([]), "zinc")  # earlier runs' configs unchanged
+    args = sirgcn.parse_args(["--target", "penalized_logp"])
+    assert sirgcn._config(args, "zinc").endswith(" target=penalized_logp")
+    assert "target" not in sirgcn._config(args, "lookup")
+    monkeypatch.setenv("GEOMREP_DATA", str(DATA))
+    pl = sirgcn.build_zinc(8, "penalized_logp")[0]["val"].y
+    score = sirgcn.build_zinc(8)[0]["val"].y
+    ref = load_zinc12k(splits=("val",), max_per_split=8, target="penalized_logp")["val"]
+    assert torch.equal(pl, torch.tensor([float(g.y) for g in ref]))
+    assert not torch.allclose(pl, score, atol=0.1)
