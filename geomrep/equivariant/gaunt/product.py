@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from .blocked import blocked_grid_product, use_blocked
 from .coefficients import gaunt_tensor
 from .dtypes import check_features, compute_dtype
 from .transforms import (
@@ -110,6 +111,8 @@ def gaunt_product(
         g = _dense_tensor(lmax1, lmax2, lmax_prod, x1.dtype, x1.device)
         outer = (x1.unsqueeze(-1) * x2.unsqueeze(-2)).reshape(x1.shape[0], -1)
         out = outer @ g.reshape(-1, g.shape[-1])
+    elif backend == "grid" and use_blocked(x1):
+        out = blocked_grid_product(x1.unsqueeze(1), x2.unsqueeze(1), lmax1, lmax2, lmax_prod).squeeze(1)
     else:
         out = _sampled_product(x1.t(), x2.t(), lmax1, lmax2, lmax_prod, backend).t()
     if lmax_prod < lmax_out:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .blocked import blocked_grid_product, use_blocked
 from .channels import channel_layout, parity_class
 from .coefficients import gaunt_constant, gaunt_tensor
 from .dtypes import ExactTablesModule, check_features, compute_dtype
@@ -189,10 +190,12 @@ class GauntTensorProduct(ExactTablesModule):
         """Shape ``(n_pairs, channels, lmax_out+1)`` of the weights (internal or passed to forward)."""
         return (len(self.pairs), self.channels, self.lmax_out + 1)
 
-    def _gather(self, x: torch.Tensor, index: torch.Tensor, mul: int) -> torch.Tensor:
+    def _gather(self, x: torch.Tensor, index: torch.Tensor, mul: int, batch_last: bool = True):
         rows = x.shape[0]
         xp = torch.cat([x, x.new_zeros(rows, 1)], dim=1)
-        g = xp.index_select(1, index).view(rows, mul, index.shape[0] // mul)
+        g = xp.index_select(1, index).view(rows, mul, index.shape[0] // mul)  # (rows, mul, N)
+        if not batch_last:
+            return g
         return g.permute(2, 0, 1).reshape(g.shape[2], rows * mul)  # batch-last (N, rows·mul)
 
     def _table(self, name: str, dtype: torch.dtype) -> torch.Tensor:
@@ -253,10 +256,15 @@ class GauntTensorProduct(ExactTablesModule):
         if not self.internal_weights:
             weight = weight.expand(lead + self.weight_shape).reshape((rows,) + self.weight_shape)
         acc = {}
-        for i, (_, _, k3, _, _, _l3) in enumerate(self.pairs):
-            x1t = self._gather(x1, getattr(self, f"in1_index_{i}"), self.mul1)
-            x2t = self._gather(x2, getattr(self, f"in2_index_{i}"), self.mul2)
-            y = self._product(i, x1t, x2t, rows)  # ((l3+1)², rows, C)
+        blocked = self.backend == "grid" and use_blocked(x1)
+        for i, (_, _, k3, l1, l2, l3) in enumerate(self.pairs):
+            idx1, idx2 = getattr(self, f"in1_index_{i}"), getattr(self, f"in2_index_{i}")
+            if blocked:  # cache-blocked eager CPU path, batch-first (rows, mul, N)
+                a, b = self._gather(x1, idx1, self.mul1, False), self._gather(x2, idx2, self.mul2, False)
+                y = blocked_grid_product(a, b, l1, l2, l3).permute(2, 0, 1)  # ((l3+1)², rows, C)
+            else:
+                x1t, x2t = self._gather(x1, idx1, self.mul1), self._gather(x2, idx2, self.mul2)
+                y = self._product(i, x1t, x2t, rows)  # ((l3+1)², rows, C)
             lidx = getattr(self, f"degree_index_{i}")
             scale = self._table(f"norm_{i}", dtype)
             if self.internal_weights:
