@@ -23,10 +23,15 @@ __all__ = ["gaunt_product", "default_backend"]
 def default_backend(lmax1: int, lmax2: int, lmax_out: int, device: torch.device | str | None = None) -> str:
     """Backend used when ``backend=None``: the fastest measured for these degrees and device.
 
-    On CPU (float32, 2048 rows, 1–2 threads; ``benchmarks/bench_gaunt.py``) the Gauss–Legendre S² grid
-    with GEMMs (``"grid"``) was fastest at every degree 1–16, ahead of the torus FFT backend (whose
-    strided complex FFTs and layout copies dominate at these sizes) and of the dense reference.
-    GPUs were not measured; ``"grid"`` is GEMM-bound there too and is used for every device.
+    On CPU (float32, fwd+bwd, 2048 and 32,768 rows, 2 threads; ``benchmarks/bench_gaunt.py`` and
+    ``benchmarks/bench_gaunt_throughput.py``, tables in ``benchmarks/RESULTS.md``) the Gauss–Legendre S²
+    grid (``"grid"``, cache-blocked by :mod:`.blocked` for large problems) was fastest at every degree
+    1–16: the torus FFT backend took 5–25× its time (its complex layout copies and 2-D FFTs of
+    ``Mβ × Mα ≈ (4L)·(3L)`` points do more work than the grid's ``(3L/2)·(3L)`` samples, and at these
+    sizes the O(L² log L) FFT does not beat the O(L³) GEMMs); the dense ``c · 3j`` tensor was faster only
+    for tiny problems (L ≤ 2 at a few hundred rows), where every backend takes well under a millisecond.
+    GPUs were not measured (no GPU was lent to these sessions); ``"grid"`` is GEMM-bound
+    there too and is used for every device until ``benchmarks/gpu_suite.py`` has run on one.
     """
     del lmax1, lmax2, lmax_out, device
     return "grid"
@@ -111,7 +116,7 @@ def gaunt_product(
         g = _dense_tensor(lmax1, lmax2, lmax_prod, x1.dtype, x1.device)
         outer = (x1.unsqueeze(-1) * x2.unsqueeze(-2)).reshape(x1.shape[0], -1)
         out = outer @ g.reshape(-1, g.shape[-1])
-    elif backend == "grid" and use_blocked(x1):
+    elif backend == "grid" and use_blocked(x1, x1.shape[0], lmax1 + lmax2 + lmax_prod):
         out = blocked_grid_product(x1.unsqueeze(1), x2.unsqueeze(1), lmax1, lmax2, lmax_prod).squeeze(1)
     else:
         out = _sampled_product(x1.t(), x2.t(), lmax1, lmax2, lmax_prod, backend).t()

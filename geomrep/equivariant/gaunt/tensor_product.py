@@ -256,10 +256,10 @@ class GauntTensorProduct(ExactTablesModule):
         if not self.internal_weights:
             weight = weight.expand(lead + self.weight_shape).reshape((rows,) + self.weight_shape)
         acc = {}
-        blocked = self.backend == "grid" and use_blocked(x1)
         for i, (_, _, k3, l1, l2, l3) in enumerate(self.pairs):
             idx1, idx2 = getattr(self, f"in1_index_{i}"), getattr(self, f"in2_index_{i}")
-            if blocked:  # cache-blocked eager CPU path, batch-first (rows, mul, N)
+            if self.backend == "grid" and use_blocked(x1, rows * self.channels, l1 + l2 + l3):
+                # cache-blocked eager CPU path, batch-first (rows, mul, N)
                 a, b = self._gather(x1, idx1, self.mul1, False), self._gather(x2, idx2, self.mul2, False)
                 y = blocked_grid_product(a, b, l1, l2, l3).permute(2, 0, 1)  # ((l3+1)², rows, C)
             else:

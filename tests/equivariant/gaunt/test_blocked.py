@@ -115,6 +115,52 @@ def test_empty_rows_keep_the_graph():
     assert x1.grad.shape == x1.shape
 
 
-def test_only_eager_cpu_takes_the_blocked_path():
-    assert use_blocked(torch.zeros(1))
-    assert not use_blocked(torch.zeros(1, device="meta"))
+def test_only_large_eager_cpu_problems_take_the_blocked_path(monkeypatch):
+    x = torch.zeros(1)
+    assert use_blocked(x, 32768, 24)  # L = 8: 32,768 rows × 325 samples
+    assert not use_blocked(x, 2048, 24)  # fits in the L3 cache unblocked
+    assert not use_blocked(torch.zeros(1, device="meta"), 32768, 24)
+    monkeypatch.setattr(blocked, "ENABLED", False)
+    assert not use_blocked(x, 32768, 24)
+
+
+@pytest.mark.parametrize(
+    ("irreps1", "irreps2", "irreps_out"),
+    [
+        ("4x0e+4x1o+4x2e", "1x0e+1x1o+1x2e", "4x0e+4x1o+4x2e+4x3o"),  # broadcast edge harmonics
+        ("8x0e+4x1o+2x2e", "8x0e+4x1o+2x2e", "8x0e+4x1o+2x2e"),  # MACE-style mixed multiplicities
+        ("3x0e+3x0o+3x1o+3x1e", "1x0e+1x1o", "3x0e+3x0o+3x1o+3x1e"),  # both parity classes
+    ],
+)
+def test_modules_agree_with_the_unblocked_path(monkeypatch, irreps1, irreps2, irreps_out):
+    """GauntTensorProduct and gaunt_product give the same values and gradients blocked and unblocked."""
+    from geomrep.equivariant.gaunt import GauntTensorProduct, gaunt_product
+
+    torch.manual_seed(4)
+    tp = GauntTensorProduct(irreps1, irreps2, irreps_out).double()
+    with torch.no_grad():
+        tp.weight.normal_()
+    x1 = torch.randn(300, tp.irreps_in1.dim, dtype=torch.float64, requires_grad=True)
+    x2 = torch.randn(300, tp.irreps_in2.dim, dtype=torch.float64, requires_grad=True)
+    a = torch.randn(300, 16, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(300, 9, dtype=torch.float64, requires_grad=True)
+
+    def run():
+        y = tp(x1, x2)
+        z = gaunt_product(a, b, 3, 2, 4, backend="grid")
+        w = torch.randn_like(y, generator=torch.Generator().manual_seed(0))
+        loss = (y * w).sum() + (z * z).sum()
+        return [y, z, *torch.autograd.grad(loss, (x1, x2, a, b, tp.weight))]
+
+    monkeypatch.setattr(blocked, "ENABLED", False)
+    reference = run()
+    monkeypatch.setattr(blocked, "ENABLED", True)
+    monkeypatch.setattr(blocked, "_MIN_TOTAL_SAMPLES", 0)
+    monkeypatch.setattr(blocked, "_BLOCK_SAMPLES", 1 << 11)  # several blocks
+    calls = []
+    original = blocked._BlockedProduct.apply
+    monkeypatch.setattr(blocked._BlockedProduct, "apply", lambda *a: calls.append(1) or original(*a))
+    got = run()
+    assert calls  # the blocked path did run
+    for g, r in zip(got, reference, strict=True):
+        torch.testing.assert_close(g, r, atol=1e-12, rtol=1e-12)
