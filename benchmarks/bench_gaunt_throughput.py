@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 import torch
+from bench_gaunt import _fmt, _table  # the main Gaunt benchmark's tables (benchmarks/ is on the path)
 from e3nn import o3
 from torch.profiler import ProfilerActivity, profile
 
@@ -240,18 +241,6 @@ def many_body_table(quick: bool) -> list[dict]:
             )
             print(" ".join(f"{k}={_fmt(v)}" for k, v in out[-1].items()), flush=True)
     return out
-
-
-def _fmt(v):
-    if isinstance(v, float):
-        return f"{v:.3g}" if abs(v) < 1e4 else f"{v:.0f}"
-    return str(v)
-
-
-def _table(rows: list[dict]) -> str:
-    keys = list(rows[0])
-    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
-    return "\n".join(lines + ["| " + " | ".join(_fmt(r[k]) for k in keys) + " |" for r in rows])
 
 
 def plot(rows: list[dict], peak: float, path: Path) -> None:
