@@ -64,6 +64,12 @@ class ChannelLayout:
                 out.setdefault(k, []).append(l)
         return {k: sorted(ls) for k, ls in sorted(out.items())}
 
+    def channel_lmax(self, k: int, c: int) -> int:
+        """Highest degree of parity class ``k`` that channel ``c`` carries (-1 if none); a layout with a
+        single channel (broadcast over the other input's channels) answers for channel 0."""
+        c = 0 if self.channels == 1 else c
+        return max((l for (l, kk), offs in self.offsets.items() if kk == k and len(offs) > c), default=-1)
+
     def gather_index(self, k: int, lmax: int, channels: int) -> torch.Tensor:
         """Flat index ``(channels·(lmax+1)²,)`` into ``[x, 0]`` (``x`` in e3nn layout, a zero appended).
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -9,10 +11,12 @@ from .blocked import blocked_grid_product, use_blocked
 from .channels import channel_layout, parity_class
 from .coefficients import gaunt_constant, gaunt_tensor
 from .dtypes import ExactTablesModule, check_features, compute_dtype
-from .product import default_backend
+from .product import default_backend, gaunt_product
 from .transforms import BACKENDS, analysis, analysis_tables, sample_grid, synthesis, synthesis_tables
 
 __all__ = ["GauntTensorProduct", "parity_class"]
+
+_Y00 = 0.5 / math.pi**0.5  # the constant spherical harmonic (integral normalisation): G^{0 l l}_{0 m m}
 
 
 class GauntTensorProduct(ExactTablesModule):
@@ -137,6 +141,10 @@ class GauntTensorProduct(ExactTablesModule):
                 "multiplicity or raise the input multiplicities"
             )
         self.pairs = pairs
+        # channel groups per pair: consecutive channels carrying the same degrees (mixed multiplicities)
+        self._groups = [
+            _channel_groups(lay1, lay2, lay_out, k1, k2, k3, channels) for k1, k2, k3, *_ in pairs
+        ]
         self.class_lmax = {k3: max(ls3) for k3, ls3 in cls_out.items()}
         self.backend = backend or default_backend(
             max(p[3] for p in pairs), max(p[4] for p in pairs), self.lmax_out
@@ -227,6 +235,33 @@ class GauntTensorProduct(ExactTablesModule):
         y = analysis(p, grid, ta)
         return y.view(y.shape[0], rows, c)
 
+    def _grouped_product(
+        self, i: int, x1: torch.Tensor, x2: torch.Tensor, rows: int, l3: int
+    ) -> torch.Tensor:
+        """Pair ``i``'s product channel group by channel group, each at the degrees its channels carry
+        (the padded coefficients of a group are zero, so the result equals the uniform product)."""
+        a = self._gather(x1, getattr(self, f"in1_index_{i}"), self.mul1, False)  # (rows, mul1, N1)
+        b = self._gather(x2, getattr(self, f"in2_index_{i}"), self.mul2, False)
+        n3, parts = (l3 + 1) ** 2, []
+        for c0, c1, g1, g2, g3 in self._groups[i]:
+            if min(g1, g2, g3) < 0:  # no input or no output in these channels
+                parts.append(a.new_zeros(rows, c1 - c0, n3))
+                continue
+            ag = (a[:, c0:c1] if a.shape[1] > 1 else a)[..., : (g1 + 1) ** 2]
+            bg = (b[:, c0:c1] if b.shape[1] > 1 else b)[..., : (g2 + 1) ** 2]
+            if min(g1, g2) == 0:  # a constant factor: y_lm = x_00 · x'_lm / √(4π), no product needed
+                const, other = (ag, bg) if g1 == 0 else (bg, ag)
+                yg = const[..., :1] * other[..., : (min(g1 + g2, g3) + 1) ** 2] * _Y00
+            elif self.backend == "grid" and use_blocked(x1, 1 << 30, 0):  # eager CPU: broadcasts bg
+                yg = blocked_grid_product(ag, bg, g1, g2, g3)
+            else:
+                yg = gaunt_product(ag, bg, g1, g2, g3, backend=self.backend)
+            yg = yg.expand(rows, c1 - c0, yg.shape[-1])
+            if yg.shape[-1] < n3:
+                yg = torch.cat([yg, yg.new_zeros(rows, c1 - c0, n3 - yg.shape[-1])], dim=2)
+            parts.append(yg)
+        return torch.cat(parts, dim=1).permute(2, 0, 1)  # ((l3+1)², rows, C)
+
     def forward(self, x1: torch.Tensor, x2: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
         """Apply the product. ``weight`` only when ``internal_weights=False``: ``(..., *weight_shape)``."""
         dim1, dim2, dim_out = self._dims
@@ -258,7 +293,9 @@ class GauntTensorProduct(ExactTablesModule):
         acc = {}
         for i, (_, _, k3, l1, l2, l3) in enumerate(self.pairs):
             idx1, idx2 = getattr(self, f"in1_index_{i}"), getattr(self, f"in2_index_{i}")
-            if self.backend == "grid" and use_blocked(x1, rows * self.channels, l1 + l2 + l3):
+            if len(self._groups[i]) > 1:  # mixed multiplicities: each channel group at its own degrees
+                y = self._grouped_product(i, x1, x2, rows, l3)
+            elif self.backend == "grid" and use_blocked(x1, rows * self.channels, l1 + l2 + l3):
                 # cache-blocked eager CPU path, batch-first (rows, mul, N)
                 a, b = self._gather(x1, idx1, self.mul1, False), self._gather(x2, idx2, self.mul2, False)
                 y = blocked_grid_product(a, b, l1, l2, l3).permute(2, 0, 1)  # ((l3+1)², rows, C)
@@ -288,3 +325,17 @@ class GauntTensorProduct(ExactTablesModule):
             f"{self.irreps_in1} x {self.irreps_in2} -> {self.irreps_out}, backend={self.backend!r}, "
             f"pairs={[(p[0], p[1]) for p in self.pairs]}"
         )
+
+
+def _channel_groups(lay1, lay2, lay_out, k1: int, k2: int, k3: int, channels: int) -> list[tuple]:
+    """``(c0, c1, l1, l2, l3)``: runs of channels whose class-``k1``/``k2`` inputs and class-``k3``
+    output carry the same highest degrees (``l3`` capped at ``l1 + l2``; -1: absent)."""
+    groups: list[tuple] = []
+    for c in range(channels):
+        d1, d2 = lay1.channel_lmax(k1, c), lay2.channel_lmax(k2, c)
+        d3 = min(lay_out.channel_lmax(k3, c), d1 + d2) if min(d1, d2) >= 0 else -1
+        if groups and groups[-1][2:] == (d1, d2, d3):
+            groups[-1] = (groups[-1][0], c + 1, d1, d2, d3)
+        else:
+            groups.append((c, c + 1, d1, d2, d3))
+    return groups

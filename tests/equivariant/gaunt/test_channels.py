@@ -274,3 +274,22 @@ def test_any_irreps_compile_state_dict_float32_and_empty():
         torch.testing.assert_close(fresh(*args), module(*args))
         empty = module(*(a[:0] for a in args))
         assert empty.shape == (0, out.shape[1])
+
+
+def test_mixed_multiplicities_run_each_channel_group_at_its_own_degrees():
+    """``64x0e+32x1o+16x2e ⊗ 1x0e+1x1o+1x2e``: channels 0–15 at L = 2, 16–31 at L = 1 (output ≤ 1),
+    32–63 at L = 0; equal (to rounding) to the same product computed as one padded group."""
+    tp = GauntTensorProduct("8x0e+4x1o+2x2e", SH_IRREPS, "8x0e+4x1o+2x2e").double()
+    assert tp._groups == [[(0, 2, 2, 2, 2), (2, 4, 1, 2, 1), (4, 8, 0, 2, 0)]]
+    x1 = torch.randn(5, tp.irreps_in1.dim, dtype=torch.float64, requires_grad=True)
+    x2 = torch.randn(5, 9, dtype=torch.float64, requires_grad=True)
+    with torch.no_grad():
+        tp.weight.normal_()
+    y = tp(x1, x2)
+    grads = torch.autograd.grad(y.square().sum(), (x1, x2, tp.weight))
+    tp._groups = [[(0, 8, 2, 2, 2)]]  # one padded group: the uniform product
+    y_ref = tp(x1, x2)
+    grads_ref = torch.autograd.grad(y_ref.square().sum(), (x1, x2, tp.weight))
+    torch.testing.assert_close(y, y_ref, atol=1e-12, rtol=0)
+    for g, r in zip(grads, grads_ref, strict=True):
+        torch.testing.assert_close(g, r, atol=1e-11, rtol=0)
