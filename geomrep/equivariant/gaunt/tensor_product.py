@@ -39,7 +39,8 @@ class GauntTensorProduct(ExactTablesModule):
     the channels, e.g. edge spherical harmonics) and feeds channel ``c`` of the output. With different
     multiplicities per irrep (``64x0e+32x1o+16x2e``) channel ``c`` of irrep ``(l, p)`` exists for
     ``c < mul``: the product is the uniform product with absent channels set to zero (per-irrep channel
-    groups: channels 0–15 carry ``0e+1o+2e``, 16–31 ``0e+1o``, 32–63 ``0e``); repeated irreps take
+    groups: channels 0–15 carry ``0e+1o+2e``, 16–31 ``0e+1o``, 32–63 ``0e``; each group is computed at
+    its own degrees, and a group whose input is a constant ``0e`` needs no product); repeated irreps take
     consecutive channels in order of appearance (``2x1o+3x0e+2x1o`` has channels 0–3 of ``1o``) and the
     irreps may be in any order (``ν`` assumes full channels: a channel missing some input degrees has a
     smaller output variance). This is e3nn's ``o3.TensorProduct`` with ``"uvw"`` paths restricted to
