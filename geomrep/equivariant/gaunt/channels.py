@@ -123,3 +123,47 @@ def channel_layout(irreps, name: str) -> ChannelLayout:
     muls = [mul for mul, _ in irreps]
     uniform = len(set(muls)) == 1 and len({ir for _, ir in irreps}) == len(irreps)
     return ChannelLayout(irreps, offsets, max(len(o) for o in offsets.values()), uniform)
+
+
+def column_inverse(index: torch.Tensor, n_columns: int) -> torch.Tensor:
+    """``inverse[j]`` = the position of column ``j`` in ``index`` (``len(index)`` if absent) for an
+    ``index`` into ``[x, 0]`` (``x`` with ``n_columns`` columns, the appended zero column ``n_columns``)
+    that takes every column of ``x`` at most once."""
+    inverse = torch.full((n_columns,), index.numel(), dtype=torch.int64)
+    real = index < n_columns
+    positions = torch.arange(index.numel())[real]
+    if torch.unique(index[real]).numel() != positions.numel():
+        raise ValueError("index takes a column more than once")
+    inverse[index[real]] = positions
+    return inverse
+
+
+class _TakeColumns(torch.autograd.Function):
+    """``[x, 0][:, index]`` whose backward is a gather through ``inverse`` (no zero fill, no scatter-add).
+
+    Valid for an ``index`` that takes every column of ``x`` at most once (:func:`column_inverse`); the
+    backward uses differentiable ops, so higher derivatives work.
+    """
+
+    @staticmethod
+    def forward(x, index, inverse, pad):
+        if pad:
+            x = torch.cat([x, x.new_zeros(x.shape[0], 1)], dim=1)
+        return x.index_select(1, index)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[2])
+
+    @staticmethod
+    def backward(ctx, grad):
+        (inverse,) = ctx.saved_tensors
+        grad = torch.cat([grad, grad.new_zeros(grad.shape[0], 1)], dim=1)
+        return grad.index_select(1, inverse), None, None, None
+
+
+def take_columns(
+    x: torch.Tensor, index: torch.Tensor, inverse: torch.Tensor, pad: bool = True
+) -> torch.Tensor:
+    """``(rows, len(index))``: columns ``index`` of ``x (rows, n)`` (of ``[x, 0]`` when ``pad``)."""
+    return _TakeColumns.apply(x, index, inverse, pad)

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from .blocked import blocked_grid_product, use_blocked
-from .channels import channel_layout, parity_class
+from .channels import channel_layout, column_inverse, parity_class, take_columns
 from .coefficients import gaunt_constant, gaunt_tensor
 from .dtypes import ExactTablesModule, check_features, compute_dtype
 from .product import default_backend, gaunt_product
@@ -153,8 +153,20 @@ class GauntTensorProduct(ExactTablesModule):
 
         self._grids = []
         for i, (k1, k2, k3, l1, l2, l3) in enumerate(pairs):
-            self.register_buffer(f"in1_index_{i}", lay1.gather_index(k1, l1, mul1), persistent=False)
-            self.register_buffer(f"in2_index_{i}", lay2.gather_index(k2, l2, mul2), persistent=False)
+            for name, lay, k, lmax, mul in (("in1", lay1, k1, l1, mul1), ("in2", lay2, k2, l2, mul2)):
+                index = lay.gather_index(k, lmax, mul)
+                self.register_buffer(f"{name}_index_{i}", index, persistent=False)
+                self.register_buffer(
+                    f"{name}_inverse_{i}", column_inverse(index, lay.irreps.dim), persistent=False
+                )
+                for g, (c0, c1, *degrees) in enumerate(self._groups[i]):  # per channel group, its degrees
+                    lg = degrees[0 if name == "in1" else 1]
+                    rows = slice(c0, c1) if mul > 1 else slice(0, 1)
+                    gi = lay.gather_index(k, max(lg, 0), mul).view(mul, -1)[rows].reshape(-1)
+                    self.register_buffer(f"{name}_index_{i}_{g}", gi, persistent=False)
+                    self.register_buffer(
+                        f"{name}_inverse_{i}_{g}", column_inverse(gi, lay.irreps.dim), persistent=False
+                    )
             if self.backend == "dense":
                 self.register_buffer(f"dense_{i}", gaunt_tensor(l1, l2, l3), persistent=False)
             else:
@@ -186,6 +198,7 @@ class GauntTensorProduct(ExactTablesModule):
         total = off
         out_index = lay_out.scatter_index(lambda c, k, l, m: c * total + offsets[k] + l * l + l + m)
         self.register_buffer("out_index", out_index, persistent=False)
+        self.register_buffer("out_inverse", column_inverse(out_index, total * channels), persistent=False)
         self._class_offsets = offsets
         self._class_total = total
 
@@ -199,13 +212,14 @@ class GauntTensorProduct(ExactTablesModule):
         """Shape ``(n_pairs, channels, lmax_out+1)`` of the weights (internal or passed to forward)."""
         return (len(self.pairs), self.channels, self.lmax_out + 1)
 
-    def _gather(self, x: torch.Tensor, index: torch.Tensor, mul: int, batch_last: bool = True):
-        rows = x.shape[0]
-        xp = torch.cat([x, x.new_zeros(rows, 1)], dim=1)
-        g = xp.index_select(1, index).view(rows, mul, index.shape[0] // mul)  # (rows, mul, N)
+    def _gather(self, x: torch.Tensor, which: str, key: str, mul: int, batch_last: bool = True):
+        """Coefficients of ``x`` for pair (``key = "i"``) or channel group (``"i_g"``) of input ``which``:
+        ``(rows, mul, N)``, or batch-last ``(N, rows·mul)``."""
+        index, inverse = getattr(self, f"{which}_index_{key}"), getattr(self, f"{which}_inverse_{key}")
+        g = take_columns(x, index, inverse).view(x.shape[0], mul, index.numel() // mul)
         if not batch_last:
             return g
-        return g.permute(2, 0, 1).reshape(g.shape[2], rows * mul)  # batch-last (N, rows·mul)
+        return g.permute(2, 0, 1).reshape(g.shape[2], x.shape[0] * mul)  # batch-last (N, rows·mul)
 
     def _table(self, name: str, dtype: torch.dtype) -> torch.Tensor:
         """A constant table (float64 buffer, moved by ``.to``) in the compute dtype."""
@@ -241,15 +255,13 @@ class GauntTensorProduct(ExactTablesModule):
     ) -> torch.Tensor:
         """Pair ``i``'s product channel group by channel group, each at the degrees its channels carry
         (the padded coefficients of a group are zero, so the result equals the uniform product)."""
-        a = self._gather(x1, getattr(self, f"in1_index_{i}"), self.mul1, False)  # (rows, mul1, N1)
-        b = self._gather(x2, getattr(self, f"in2_index_{i}"), self.mul2, False)
         n3, parts = (l3 + 1) ** 2, []
-        for c0, c1, g1, g2, g3 in self._groups[i]:
+        for g, (c0, c1, g1, g2, g3) in enumerate(self._groups[i]):
             if min(g1, g2, g3) < 0:  # no input or no output in these channels
-                parts.append(a.new_zeros(rows, c1 - c0, n3))
+                parts.append(x1.new_zeros(rows, c1 - c0, n3))
                 continue
-            ag = (a[:, c0:c1] if a.shape[1] > 1 else a)[..., : (g1 + 1) ** 2]
-            bg = (b[:, c0:c1] if b.shape[1] > 1 else b)[..., : (g2 + 1) ** 2]
+            ag = self._gather(x1, "in1", f"{i}_{g}", c1 - c0 if self.mul1 > 1 else 1, False)
+            bg = self._gather(x2, "in2", f"{i}_{g}", c1 - c0 if self.mul2 > 1 else 1, False)
             if min(g1, g2) == 0:  # a constant factor: y_lm = x_00 · x'_lm / √(4π), no product needed
                 const, other = (ag, bg) if g1 == 0 else (bg, ag)
                 yg = const[..., :1] * other[..., : (min(g1 + g2, g3) + 1) ** 2] * _Y00
@@ -293,15 +305,16 @@ class GauntTensorProduct(ExactTablesModule):
             weight = weight.expand(lead + self.weight_shape).reshape((rows,) + self.weight_shape)
         acc = {}
         for i, (_, _, k3, l1, l2, l3) in enumerate(self.pairs):
-            idx1, idx2 = getattr(self, f"in1_index_{i}"), getattr(self, f"in2_index_{i}")
             if len(self._groups[i]) > 1:  # mixed multiplicities: each channel group at its own degrees
                 y = self._grouped_product(i, x1, x2, rows, l3)
             elif self.backend == "grid" and use_blocked(x1, rows * self.channels, l1 + l2 + l3):
                 # cache-blocked eager CPU path, batch-first (rows, mul, N)
-                a, b = self._gather(x1, idx1, self.mul1, False), self._gather(x2, idx2, self.mul2, False)
+                a = self._gather(x1, "in1", f"{i}", self.mul1, False)
+                b = self._gather(x2, "in2", f"{i}", self.mul2, False)
                 y = blocked_grid_product(a, b, l1, l2, l3).permute(2, 0, 1)  # ((l3+1)², rows, C)
             else:
-                x1t, x2t = self._gather(x1, idx1, self.mul1), self._gather(x2, idx2, self.mul2)
+                x1t = self._gather(x1, "in1", f"{i}", self.mul1)
+                x2t = self._gather(x2, "in2", f"{i}", self.mul2)
                 y = self._product(i, x1t, x2t, rows)  # ((l3+1)², rows, C)
             lidx = getattr(self, f"degree_index_{i}")
             scale = self._table(f"norm_{i}", dtype)
@@ -318,7 +331,8 @@ class GauntTensorProduct(ExactTablesModule):
             if k3 not in acc:
                 acc[k3] = x1.new_zeros((self.class_lmax[k3] + 1) ** 2, rows, self.channels)
         y = torch.cat([acc[k3] for k3 in sorted(self._class_offsets)], dim=0)  # (N3tot, rows, C)
-        y = y.permute(1, 2, 0).reshape(rows, y.shape[0] * self.channels).index_select(1, self.out_index)
+        y = y.permute(1, 2, 0).reshape(rows, y.shape[0] * self.channels)
+        y = take_columns(y, self.out_index, self.out_inverse, pad=False)
         return y.to(out_dtype).reshape(lead + (dim_out,))
 
     def extra_repr(self) -> str:

@@ -293,3 +293,18 @@ def test_mixed_multiplicities_run_each_channel_group_at_its_own_degrees():
     torch.testing.assert_close(y, y_ref, atol=1e-12, rtol=0)
     for g, r in zip(grads, grads_ref, strict=True):
         torch.testing.assert_close(g, r, atol=1e-11, rtol=0)
+
+
+def test_take_columns_gathers_and_differentiates_like_index_select():
+    from geomrep.equivariant.gaunt.channels import column_inverse, take_columns
+
+    index = torch.tensor([2, 4, 0, 4, 4, 1])  # column 4 of [x, 0] is the appended zero (x has 4 columns)
+    inverse = column_inverse(index, 4)
+    assert inverse.tolist() == [2, 5, 0, 6]  # column 3 unused: points past the end (a zero gradient)
+    x = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
+    ref = torch.cat([x, x.new_zeros(3, 1)], 1).index_select(1, index)
+    torch.testing.assert_close(take_columns(x, index, inverse), ref, atol=0, rtol=0)
+    assert torch.autograd.gradcheck(lambda t: take_columns(t, index, inverse), (x,))
+    assert torch.autograd.gradgradcheck(lambda t: take_columns(t, index, inverse), (x,))
+    with pytest.raises(ValueError, match="more than once"):
+        column_inverse(torch.tensor([1, 1]), 4)
