@@ -62,6 +62,8 @@ def use_blocked(x: torch.Tensor, rows: int, degree: int) -> bool:
     """
     if not ENABLED or x.device.type != "cpu" or torch.compiler.is_compiling():
         return False
+    if torch._C._are_functorch_transforms_active():  # torch.func: _BlockedProduct has no functorch rules
+        return False
     n_beta, n_alpha = grid_size(degree)
     return rows * n_alpha * n_beta >= _MIN_TOTAL_SAMPLES
 
@@ -80,6 +82,7 @@ _POOL_LOCK = threading.Lock()
 
 
 def _single_threaded() -> None:
+    torch.get_num_threads()  # ATen's lazy per-thread init first (it would reset the count to the global one)
     torch.set_num_threads(1)  # per worker: OpenMP's thread count is a per-thread setting
 
 
@@ -88,9 +91,17 @@ def _pool(workers: int) -> ThreadPoolExecutor:
     key = (os.getpid(), workers)
     with _POOL_LOCK:
         if key not in _POOL:
-            _POOL[key] = ThreadPoolExecutor(
+            threads = torch.get_num_threads()
+            pool = ThreadPoolExecutor(
                 workers, thread_name_prefix="geomrep-gaunt", initializer=_single_threaded
             )
+            # torch.set_num_threads also sets the count that threads started later inherit: start every
+            # worker now (the barrier holds each until all run), then restore that count
+            barrier = threading.Barrier(workers)
+            for f in [pool.submit(barrier.wait) for _ in range(workers)]:
+                f.result()
+            torch.set_num_threads(threads)
+            _POOL[key] = pool
         return _POOL[key]
 
 
@@ -118,8 +129,10 @@ def _map_blocks(fn, starts: range, device: torch.device, grid) -> list:
 
         return [run(s) for s in starts]
 
+    inference = torch.is_inference_mode_enabled()  # thread-local: the workers must write inference tensors
+
     def job(s):
-        with torch.no_grad():
+        with torch.inference_mode(inference), torch.no_grad():
             return fn(s)
 
     return list(_pool(workers).map(job, starts))

@@ -305,7 +305,9 @@ class GauntTensorProduct(ExactTablesModule):
             weight = weight.expand(lead + self.weight_shape).reshape((rows,) + self.weight_shape)
         acc = {}
         for i, (_, _, k3, l1, l2, l3) in enumerate(self.pairs):
-            if len(self._groups[i]) > 1:  # mixed multiplicities: each channel group at its own degrees
+            if len(self._groups[i]) > 1 and not torch.compiler.is_compiling():
+                # mixed multiplicities, eager: each channel group at its own degrees (compiled: one
+                # padded group from the module's tables, gaunt_product's cached tables break the graph)
                 y = self._grouped_product(i, x1, x2, rows, l3)
             elif self.backend == "grid" and use_blocked(x1, rows * self.channels, l1 + l2 + l3):
                 # cache-blocked eager CPU path, batch-first (rows, mul, N)

@@ -164,3 +164,57 @@ def test_modules_agree_with_the_unblocked_path(monkeypatch, irreps1, irreps2, ir
     assert calls  # the blocked path did run
     for g, r in zip(got, reference, strict=True):
         torch.testing.assert_close(g, r, atol=1e-12, rtol=1e-12)
+
+
+def _force_workers(monkeypatch):
+    monkeypatch.setattr(blocked, "_PARALLEL_MIN_SAMPLES", 0)
+    monkeypatch.setattr(blocked, "_PARALLEL_MIN_BLOCKS", 2)
+    monkeypatch.setattr(blocked, "_BLOCK_SAMPLES", 1 << 12)  # several blocks per call
+
+
+def test_worker_threads_under_inference_mode(monkeypatch):
+    """The workers write the output blocks of an inference-mode call (an inference tensor)."""
+    _force_workers(monkeypatch)
+    x1, x2 = torch.randn(600, 2, 16), torch.randn(600, 1, 16)
+    n_threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with torch.inference_mode():
+            y = blocked_grid_product(x1, x2, 3, 3, 3)
+    finally:
+        torch.set_num_threads(n_threads)
+    torch.testing.assert_close(y, _dense(x1, x2, 3, 3, 3), atol=1e-5, rtol=1e-5)
+
+
+def test_worker_pool_leaves_the_thread_count_of_new_threads(monkeypatch):
+    """The workers run single-threaded, and their ``torch.set_num_threads(1)`` does not become the count
+    that threads started later get."""
+    _force_workers(monkeypatch)
+    monkeypatch.setattr(blocked, "_POOL", {})  # a fresh pool, created by this call
+
+    def count_in_new_thread():
+        counts = []
+        t = threading.Thread(target=lambda: counts.append(torch.get_num_threads()))
+        t.start()
+        t.join()
+        return counts[0]
+
+    in_workers = []
+    synthesis = blocked._synthesis
+
+    def spy(*args):
+        if threading.current_thread().name.startswith("geomrep-gaunt"):
+            in_workers.append(torch.get_num_threads())
+        return synthesis(*args)
+
+    monkeypatch.setattr(blocked, "_synthesis", spy)
+    n_threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        blocked_grid_product(torch.randn(600, 1, 16), torch.randn(600, 1, 16), 3, 3, 3)
+        assert in_workers and set(in_workers) == {1}  # the workers ran, single-threaded
+        assert count_in_new_thread() == 2
+    finally:
+        torch.set_num_threads(n_threads)
+        for pool in blocked._POOL.values():
+            pool.shutdown()

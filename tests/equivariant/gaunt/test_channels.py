@@ -308,3 +308,21 @@ def test_take_columns_gathers_and_differentiates_like_index_select():
     assert torch.autograd.gradgradcheck(lambda t: take_columns(t, index, inverse), (x,))
     with pytest.raises(ValueError, match="more than once"):
         column_inverse(torch.tensor([1, 1]), 4)
+
+
+def test_mixed_multiplicities_compile_to_one_graph():
+    """Channel groups must not add graph breaks under torch.compile (one graph, as for uniform irreps)."""
+    tp = GauntTensorProduct("8x0e+4x1o+2x2e", SH_IRREPS, "8x0e+4x1o+2x2e")
+    x1, x2 = torch.randn(5, tp.irreps_in1.dim), torch.randn(5, 9)
+    assert_compiles(tp, x1, x2, backend="aot_eager", fullgraph=True)
+
+
+def test_mixed_multiplicities_under_torch_func_jacrev():
+    """``torch.func.jacrev`` through channel groups (the blocked autograd.Function has no functorch rules)."""
+    tp = GauntTensorProduct("8x0e+4x1o+2x2e", SH_IRREPS, "8x0e+4x1o+2x2e").double()
+    x1, x2 = torch.randn(tp.irreps_in1.dim, dtype=torch.float64), torch.randn(9, dtype=torch.float64)
+    jac = torch.func.jacrev(lambda a: tp(a, x2))(x1)
+    x = x1.clone().requires_grad_(True)
+    y = tp(x, x2)
+    ref = torch.stack([torch.autograd.grad(y[i], x, retain_graph=True)[0] for i in range(y.numel())])
+    torch.testing.assert_close(jac, ref, atol=1e-12, rtol=0)
