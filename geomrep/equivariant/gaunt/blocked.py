@@ -81,6 +81,16 @@ _POOL: dict[tuple[int, int], ThreadPoolExecutor] = {}
 _POOL_LOCK = threading.Lock()
 
 
+def _after_fork_in_child() -> None:
+    """A forked child has none of the parent's worker threads, and the lock may have been held by one."""
+    global _POOL_LOCK
+    _POOL_LOCK = threading.Lock()
+    _POOL.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _single_threaded() -> None:
     torch.get_num_threads()  # ATen's lazy per-thread init first (it would reset the count to the global one)
     torch.set_num_threads(1)  # per worker: OpenMP's thread count is a per-thread setting

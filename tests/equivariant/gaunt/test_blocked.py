@@ -218,3 +218,37 @@ def test_worker_pool_leaves_the_thread_count_of_new_threads(monkeypatch):
         torch.set_num_threads(n_threads)
         for pool in blocked._POOL.values():
             pool.shutdown()
+
+
+def _child_product(queue):
+    torch.set_num_threads(2)
+    x = torch.ones(300, 1, 16, dtype=torch.float64)
+    queue.put(blocked_grid_product(x, x, 3, 3, 3).sum().item())
+
+
+def test_forked_child_with_the_pool_lock_held_does_not_hang(monkeypatch):
+    """A child forked while the parent holds the pool lock (another thread creating the pool) gets a
+    fresh lock and pool, and computes the same result."""
+    import multiprocessing
+
+    monkeypatch.setattr(blocked, "_PARALLEL_MIN_SAMPLES", 0)
+    monkeypatch.setattr(blocked, "_PARALLEL_MIN_BLOCKS", 2)
+    monkeypatch.setattr(blocked, "_BLOCK_SAMPLES", 1 << 12)
+    x = torch.ones(300, 1, 16, dtype=torch.float64)
+    n_threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        expected = blocked_grid_product(x, x, 3, 3, 3).sum().item()  # creates the parent's pool
+    finally:
+        torch.set_num_threads(n_threads)
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    with blocked._POOL_LOCK:
+        child = ctx.Process(target=_child_product, args=(queue,))
+        child.start()
+    child.join(timeout=60)
+    hung = child.is_alive()
+    if hung:
+        child.kill()
+    assert not hung and child.exitcode == 0
+    assert queue.get(timeout=5) == pytest.approx(expected, rel=1e-12)
