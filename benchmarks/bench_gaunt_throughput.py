@@ -49,7 +49,7 @@ GEMM_OPS = ("aten::mm", "aten::bmm", "aten::addmm", "aten::matmul", "aten::baddb
 
 
 def interleaved(fns: dict, reps: int, warm: int = 2, samples: dict | None = None) -> dict[str, float]:
-    """Median seconds per call of each function, the functions alternating call by call.
+    """Median seconds per call of each function, the functions alternating call by call (rotating order).
 
     ``samples``, if given, receives every function's list of times (for paired ratios).
     """
@@ -57,10 +57,13 @@ def interleaved(fns: dict, reps: int, warm: int = 2, samples: dict | None = None
         for _ in range(warm):
             fn()
     times = {name: [] for name in fns}
-    for _ in range(reps):
-        for name, fn in fns.items():
+    names = list(fns)
+    for rep in range(reps):
+        # rotate the order: a call right after a memory-hungry one (fft, dense) runs on a cold cache, and a
+        # fixed order would charge that to the same implementation every time
+        for name in names[rep % len(names) :] + names[: rep % len(names)]:
             t0 = time.perf_counter()
-            fn()
+            fns[name]()
             times[name].append(time.perf_counter() - t0)
     if samples is not None:
         samples.update(times)
