@@ -8,9 +8,10 @@ import torch
 from torch import nn
 
 from .blocked import blocked_grid_product, use_blocked
-from .channels import channel_layout, column_inverse, parity_class, take_columns
+from .channels import channel_layout, parity_class
 from .coefficients import gaunt_constant, gaunt_tensor
 from .dtypes import ExactTablesModule, check_features, compute_dtype
+from .gather import column_inverse, take
 from .product import default_backend, gaunt_product
 from .transforms import BACKENDS, analysis, analysis_tables, sample_grid, synthesis, synthesis_tables
 
@@ -216,7 +217,7 @@ class GauntTensorProduct(ExactTablesModule):
         """Coefficients of ``x`` for pair (``key = "i"``) or channel group (``"i_g"``) of input ``which``:
         ``(rows, mul, N)``, or batch-last ``(N, rows·mul)``."""
         index, inverse = getattr(self, f"{which}_index_{key}"), getattr(self, f"{which}_inverse_{key}")
-        g = take_columns(x, index, inverse).view(x.shape[0], mul, index.numel() // mul)
+        g = take(x, index, inverse).view(x.shape[0], mul, index.numel() // mul)
         if not batch_last:
             return g
         return g.permute(2, 0, 1).reshape(g.shape[2], x.shape[0] * mul)  # batch-last (N, rows·mul)
@@ -334,7 +335,7 @@ class GauntTensorProduct(ExactTablesModule):
                 acc[k3] = x1.new_zeros((self.class_lmax[k3] + 1) ** 2, rows, self.channels)
         y = torch.cat([acc[k3] for k3 in sorted(self._class_offsets)], dim=0)  # (N3tot, rows, C)
         y = y.permute(1, 2, 0).reshape(rows, y.shape[0] * self.channels)
-        y = take_columns(y, self.out_index, self.out_inverse, pad=False)
+        y = take(y, self.out_index, self.out_inverse, pad=False)
         return y.to(out_dtype).reshape(lead + (dim_out,))
 
     def extra_repr(self) -> str:

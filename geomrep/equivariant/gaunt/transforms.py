@@ -20,6 +20,7 @@ from functools import cache, lru_cache
 import torch
 
 from .fourier_basis import fft_size, fourier_analysis_tables, fourier_synthesis_tables
+from .gather import take
 from .s2_grid import grid_analysis_tables, grid_size, grid_synthesis_tables
 
 __all__ = [
@@ -99,28 +100,6 @@ def _inverse(index: torch.Tensor, n_rows: int) -> torch.Tensor:
     return inv
 
 
-class _GatherRows(torch.autograd.Function):
-    """``x.index_select(0, index)`` whose backward is a gather, not a scatter.
-
-    Valid when every row of ``x`` is taken once at position ``inverse[i]`` and any other position
-    that repeats a row receives an identically zero gradient (padding positions multiplied by zero
-    matrix columns downstream). The backward uses differentiable ops, so higher derivatives work.
-    """
-
-    @staticmethod
-    def forward(x, index, inverse):
-        return x.index_select(0, index)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        ctx.save_for_backward(inputs[2])
-
-    @staticmethod
-    def backward(ctx, grad):
-        (inverse,) = ctx.saved_tensors
-        return grad.index_select(0, inverse), None, None
-
-
 class _SelectRows(torch.autograd.Function):
     """``x.index_select(0, index)`` for an injective ``index``; backward is an ``index_copy``."""
 
@@ -174,7 +153,7 @@ def synthesis(xt: torch.Tensor, grid: SampleGrid, tables: tuple[torch.Tensor, ..
         n_rows, _, lp1 = mats.shape
         if b == 0:  # an empty permuted tensor counts as contiguous but has no unit stride: no complex view
             return xt.new_zeros(0, grid.n_beta, grid.n_alpha) + xt.sum()  # + sum: stays in the graph
-        xg = _GatherRows.apply(xt, index, inverse).view(n_rows, lp1, b)
+        xg = take(xt, index, inverse, dim=0, pad=False).view(n_rows, lp1, b)
         spec = torch.bmm(mats, xg).view(n_rows // 2, 2, grid.n_beta, b)
         # batch-first, (u, v) contiguous for the FFT: (B, Mβ, V, 2) -> complex (B, Mβ, V)
         spec = torch.view_as_complex(spec.permute(3, 2, 0, 1).contiguous())
@@ -182,7 +161,7 @@ def synthesis(xt: torch.Tensor, grid: SampleGrid, tables: tuple[torch.Tensor, ..
         return f
     polar, index, inverse, azimuth = tables
     n_m, _, lp1 = polar.shape
-    xg = _GatherRows.apply(xt, index, inverse).view(n_m, lp1, b)
+    xg = take(xt, index, inverse, dim=0, pad=False).view(n_m, lp1, b)
     g = torch.bmm(polar, xg)  # (2L+1, Nβ, B)
     return torch.mm(azimuth, g.view(n_m, grid.n_beta * b)).view(grid.n_alpha, grid.n_beta, b)
 

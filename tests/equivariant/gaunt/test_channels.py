@@ -295,21 +295,6 @@ def test_mixed_multiplicities_run_each_channel_group_at_its_own_degrees():
         torch.testing.assert_close(g, r, atol=1e-11, rtol=0)
 
 
-def test_take_columns_gathers_and_differentiates_like_index_select():
-    from geomrep.equivariant.gaunt.channels import column_inverse, take_columns
-
-    index = torch.tensor([2, 4, 0, 4, 4, 1])  # column 4 of [x, 0] is the appended zero (x has 4 columns)
-    inverse = column_inverse(index, 4)
-    assert inverse.tolist() == [2, 5, 0, 6]  # column 3 unused: points past the end (a zero gradient)
-    x = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
-    ref = torch.cat([x, x.new_zeros(3, 1)], 1).index_select(1, index)
-    torch.testing.assert_close(take_columns(x, index, inverse), ref, atol=0, rtol=0)
-    assert torch.autograd.gradcheck(lambda t: take_columns(t, index, inverse), (x,))
-    assert torch.autograd.gradgradcheck(lambda t: take_columns(t, index, inverse), (x,))
-    with pytest.raises(ValueError, match="more than once"):
-        column_inverse(torch.tensor([1, 1]), 4)
-
-
 def test_mixed_multiplicities_compile_to_one_graph():
     """Channel groups must not add graph breaks under torch.compile (one graph, as for uniform irreps)."""
     tp = GauntTensorProduct("8x0e+4x1o+2x2e", SH_IRREPS, "8x0e+4x1o+2x2e")
