@@ -33,10 +33,10 @@ import torch
 from .s2_grid import grid_size
 from .transforms import analysis_tables, cast_tables, sample_grid, synthesis_tables
 
-__all__ = ["blocked_grid_product", "block_rows", "use_blocked"]
+__all__ = ["blocked_grid_product", "block_rows", "blocked_available", "use_blocked"]
 
 # samples (floats) per block and factor: ~1 MiB in float32, so that the two factors, their product
-# and the GEMM panels of one block fit in this machine's 2 × 1 MiB L2 (benchmarks/bench_gaunt.py)
+# and the GEMM panels of one block fit in this machine's 2 × 1 MiB L2 (2^18 measured fastest of 2^15–2^20)
 _BLOCK_SAMPLES = 1 << 18
 # worker threads only pay off for many blocks of substantial GEMMs (measured: L ≥ 8, ≥ 8 blocks)
 _PARALLEL_MIN_BLOCKS = 8
@@ -48,24 +48,32 @@ ENABLED = True
 
 
 # below this many samples per factor the unblocked product's intermediates stay in the L3 cache and
-# blocking only adds overhead (measured 0.8–0.96× at 2,048 rows, 2.5–3.5× at 32,768 rows and L ≥ 8)
+# blocking makes no measurable difference (0.85–1.08× at 2,048 rows; 2.1–3.7× at 32,768 rows and L ≥ 8)
 _MIN_TOTAL_SAMPLES = 1 << 22
 
 
-def use_blocked(x: torch.Tensor, rows: int, degree: int) -> bool:
-    """Whether the grid backend takes this path for ``rows`` (batch × channels) products of total degree
-    ``degree`` (``l1 + l2 + l_out``): eager (not under ``torch.compile``) CPU tensors whose samples
-    (``rows · Nα · Nβ``) exceed the L3-sized ``_MIN_TOTAL_SAMPLES``.
+def blocked_available(x: torch.Tensor) -> bool:
+    """Whether the blocked path can run on ``x``: eager CPU (``ENABLED``, not under ``torch.compile`` or a
+    ``torch.func`` transform).
 
-    Under ``torch.compile`` the plain autograd formulation is traced instead (Inductor fuses it); on
-    CUDA the unblocked GEMMs are kept until the GPU suite (``benchmarks/gpu_suite.py``) has measured both.
+    Under ``torch.compile`` the plain autograd formulation is traced instead (Inductor fuses it);
+    ``_BlockedProduct`` has no functorch rules; on CUDA the unblocked GEMMs are kept until the GPU suite
+    (``benchmarks/gpu_suite.py``) has measured both.
     """
-    if not ENABLED or x.device.type != "cpu" or torch.compiler.is_compiling():
-        return False
-    if torch._C._are_functorch_transforms_active():  # torch.func: _BlockedProduct has no functorch rules
-        return False
+    return (
+        ENABLED
+        and x.device.type == "cpu"
+        and not torch.compiler.is_compiling()
+        and not torch._C._are_functorch_transforms_active()
+    )
+
+
+def use_blocked(x: torch.Tensor, rows: int, degree: int) -> bool:
+    """Whether the grid backend takes the blocked path for ``rows`` (batch × channels) products of total
+    degree ``degree`` (``l1 + l2 + l_out``): :func:`blocked_available` and the samples
+    (``rows · Nα · Nβ``) exceed the L3-sized ``_MIN_TOTAL_SAMPLES``."""
     n_beta, n_alpha = grid_size(degree)
-    return rows * n_alpha * n_beta >= _MIN_TOTAL_SAMPLES
+    return blocked_available(x) and rows * n_alpha * n_beta >= _MIN_TOTAL_SAMPLES
 
 
 def block_rows(n_alpha: int, n_beta: int, channels: int) -> int:
@@ -77,7 +85,7 @@ def block_rows(n_alpha: int, n_beta: int, channels: int) -> int:
     return rows
 
 
-_POOL: dict[tuple[int, int], ThreadPoolExecutor] = {}
+_POOL: dict[int, ThreadPoolExecutor] = {}
 _POOL_LOCK = threading.Lock()
 
 
@@ -97,10 +105,9 @@ def _single_threaded() -> None:
 
 
 def _pool(workers: int) -> ThreadPoolExecutor:
-    """One executor of single-threaded workers per process (re-created after a fork)."""
-    key = (os.getpid(), workers)
+    """One executor of single-threaded workers per worker count (a forked child starts without any)."""
     with _POOL_LOCK:
-        if key not in _POOL:
+        if workers not in _POOL:
             threads = torch.get_num_threads()
             pool = ThreadPoolExecutor(
                 workers, thread_name_prefix="geomrep-gaunt", initializer=_single_threaded
@@ -111,8 +118,8 @@ def _pool(workers: int) -> ThreadPoolExecutor:
             for f in [pool.submit(barrier.wait) for _ in range(workers)]:
                 f.result()
             torch.set_num_threads(threads)
-            _POOL[key] = pool
-        return _POOL[key]
+            _POOL[workers] = pool
+        return _POOL[workers]
 
 
 def _map_blocks(fn, starts: range, device: torch.device, grid) -> list:
@@ -126,25 +133,15 @@ def _map_blocks(fn, starts: range, device: torch.device, grid) -> list:
     """
     workers = min(torch.get_num_threads(), len(starts))
     small = len(starts) < _PARALLEL_MIN_BLOCKS or grid.n_alpha * grid.n_beta < _PARALLEL_MIN_SAMPLES
-    if (
-        device.type != "cpu"
-        or workers < 2
-        or small
-        or threading.current_thread().name.startswith("geomrep-gaunt")
-    ):
-
-        def run(s):
-            with torch.no_grad():
-                return fn(s)
-
-        return [run(s) for s in starts]
-
+    nested = threading.current_thread().name.startswith("geomrep-gaunt")
     inference = torch.is_inference_mode_enabled()  # thread-local: the workers must write inference tensors
 
     def job(s):
         with torch.inference_mode(inference), torch.no_grad():
             return fn(s)
 
+    if device.type != "cpu" or workers < 2 or small or nested:
+        return [job(s) for s in starts]
     return list(_pool(workers).map(job, starts))
 
 
@@ -158,7 +155,10 @@ def _tables(lmax_a: int, lmax_b: int, lmax_c: int, dtype: torch.dtype, device: t
 
 
 def _synthesis(x: torch.Tensor, grid, tables) -> torch.Tensor:
-    """Samples ``(Nα, Nβ, B)`` of batch-first coefficients ``x (B, (L+1)²)``."""
+    """Samples ``(Nα, Nβ, B)`` of batch-first coefficients ``x (B, (L+1)²)``.
+
+    The batch-last :func:`.transforms.synthesis`/:func:`.transforms.analysis` on ``x.t()`` give the same
+    samples but gather through a transposed view: 1.2–1.45× slower per block (L = 4–16), hence these."""
     polar, index, _, azimuth = tables
     n_m, _, lp1 = polar.shape
     b = x.shape[0]

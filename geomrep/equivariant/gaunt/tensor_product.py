@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from .blocked import blocked_grid_product, use_blocked
+from .blocked import blocked_available, blocked_grid_product, use_blocked
 from .channels import channel_layout, parity_class
 from .coefficients import gaunt_constant, gaunt_tensor
 from .dtypes import ExactTablesModule, check_features, compute_dtype
@@ -160,7 +160,8 @@ class GauntTensorProduct(ExactTablesModule):
                 self.register_buffer(
                     f"{name}_inverse_{i}", column_inverse(index, lay.irreps.dim), persistent=False
                 )
-                for g, (c0, c1, *degrees) in enumerate(self._groups[i]):  # per channel group, its degrees
+                groups = self._groups[i] if len(self._groups[i]) > 1 else []  # one group: the pair's own
+                for g, (c0, c1, *degrees) in enumerate(groups):  # per channel group, at its degrees
                     lg = degrees[0 if name == "in1" else 1]
                     rows = slice(c0, c1) if mul > 1 else slice(0, 1)
                     gi = lay.gather_index(k, max(lg, 0), mul).view(mul, -1)[rows].reshape(-1)
@@ -266,7 +267,7 @@ class GauntTensorProduct(ExactTablesModule):
             if min(g1, g2) == 0:  # a constant factor: y_lm = x_00 · x'_lm / √(4π), no product needed
                 const, other = (ag, bg) if g1 == 0 else (bg, ag)
                 yg = const[..., :1] * other[..., : (min(g1 + g2, g3) + 1) ** 2] * _Y00
-            elif self.backend == "grid" and use_blocked(x1, 1 << 30, 0):  # eager CPU: broadcasts bg
+            elif self.backend == "grid" and blocked_available(x1):  # at any size: it broadcasts bg
                 yg = blocked_grid_product(ag, bg, g1, g2, g3)
             else:
                 yg = gaunt_product(ag, bg, g1, g2, g3, backend=self.backend)
