@@ -42,7 +42,19 @@ from geomrep.manifolds.products import embed_graph  # noqa: E402
 from reproductions._common import RESULTS, append_record, machine, read_records, today  # noqa: E402
 
 #: settings that identify a run (a recorded run with the same values is not repeated)
-KEY = ("dataset", "signature", "steps", "loss", "lr0", "learnable_curvature", "seed")
+KEY = (
+    "dataset",
+    "signature",
+    "steps",
+    "loss",
+    "lr0",
+    "learnable_curvature",
+    "seed",
+    "neighbour_weight",
+    "init_scale",
+)
+#: value of a KEY field in records written before the field existed
+KEY_DEFAULTS = {"neighbour_weight": 1.0, "init_scale": 1.0}
 DATASETS = ("cities", "csphd", "power", "facebook")
 SIGNATURES = ("E10", "H10", "S10", "(H5)^2", "(S5)^2", "H5xS5", "(H2)^5", "(S2)^5", "(H2)^2xE2x(S2)^2")
 
@@ -72,6 +84,8 @@ def run(
     learnable_curvature: bool,
     seed: int,
     progress: bool,
+    neighbour_weight: float = 1.0,
+    init_scale: float = 1.0,
 ) -> dict:
     D = load_hyperbolic_graph(dataset)
     if dataset == "cities":
@@ -83,6 +97,8 @@ def run(
         steps=steps,
         lr=lr,
         loss=loss,
+        neighbour_weight=neighbour_weight,
+        init_scale=init_scale,
         learnable_curvature=learnable_curvature,
         seed=seed,
         progress=progress,
@@ -99,10 +115,16 @@ def run(
         "learnt curvatures": emb.space.signature if learnable_curvature else "",
         "steps": steps,
         "loss": loss,
+        "neighbour_weight": neighbour_weight,
+        "init_scale": init_scale,
         "lr": lr,
         "seconds": seconds,
     }
     return row
+
+
+def _key(record: dict) -> tuple:
+    return tuple(record.get(k, KEY_DEFAULTS.get(k)) for k in KEY)
 
 
 def _fmt(v):
@@ -117,6 +139,18 @@ def main(argv=None) -> None:
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--lr", type=float, default=0.3)
     p.add_argument("--loss", default="paper", choices=("paper", "repo"))
+    p.add_argument(
+        "--neighbour-weight",
+        type=float,
+        default=1.0,
+        help="weight of neighbour pairs in the loss (embed_graph's neighbour_weight; 1: the paper's loss)",
+    )
+    p.add_argument(
+        "--init-scale",
+        type=float,
+        default=1.0,
+        help="starting global scale (embed_graph's init_scale)",
+    )
     p.add_argument("--learnable-curvature", action="store_true")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None, help="torch threads (default 1)")
@@ -132,7 +166,7 @@ def main(argv=None) -> None:
     stem = "gu2019_quick" if args.quick else "gu2019"
     path = out / f"{stem}.jsonl"
     if not args.report:
-        done = {tuple(r.get(k) for k in KEY) for r in read_records(path)}
+        done = {_key(r) for r in read_records(path)}
         for ds in datasets:
             for sig in signatures:
                 settings = {
@@ -143,6 +177,8 @@ def main(argv=None) -> None:
                     "lr0": args.lr,
                     "learnable_curvature": args.learnable_curvature,
                     "seed": args.seed,
+                    "neighbour_weight": args.neighbour_weight,
+                    "init_scale": args.init_scale,
                 }
                 if tuple(settings[k] for k in KEY) in done:
                     continue
@@ -157,6 +193,8 @@ def main(argv=None) -> None:
                             steps=steps,
                             lr=lr,
                             loss=args.loss,
+                            neighbour_weight=args.neighbour_weight,
+                            init_scale=args.init_scale,
                             learnable_curvature=args.learnable_curvature,
                             seed=args.seed,
                             progress=args.progress,
@@ -185,6 +223,8 @@ COLUMNS = (
     "learnt curvatures",
     "steps",
     "loss",
+    "neighbour_weight",
+    "init_scale",
     "lr",
     "seed",
     "seconds",
@@ -197,14 +237,14 @@ def report(path: Path, md: Path, *, quick: bool = False) -> str:
     """Rebuild the markdown table from the records (latest record per setting, published values beside)."""
     latest = {}
     for r in read_records(path):
-        latest[tuple(r.get(k) for k in KEY)] = r
+        latest[_key(r)] = r
     order = {d: i for i, d in enumerate(DATASETS)}
     sig_order = {s: i for i, s in enumerate(SIGNATURES)}
     rows = sorted(
         latest.values(),
         key=lambda r: (order.get(r["dataset"], 99), sig_order.get(r["signature"], 99), r["steps"]),
     )
-    table = [{c: r.get(c, "") for c in COLUMNS} for r in rows]
+    table = [{c: r.get(c, KEY_DEFAULTS.get(c, "")) for c in COLUMNS} for r in rows]
     for row in table:
         row["D_avg published"] = PUBLISHED_DAVG.get((row["dataset"], row["signature"]), "")
         row["mAP published"] = PUBLISHED_MAP.get((row["dataset"], row["signature"]), "")

@@ -77,3 +77,63 @@ def test_long_hyperbolic_run_on_a_real_tree_stays_finite():
     radius = 2 * torch.atanh(emb.points.norm(dim=-1))  # κ = -1
     assert float(radius.max()) <= 20.0 + 1e-6
     assert emb.distortion() < 0.25
+
+
+def _weighted_repo_loss(points, D, omega, scale=1.0):
+    """Independent reference: Σ w (d_E / (s d_G) − 1)² / Σ w over pairs i < j, w = ω on edges (E² only; the
+    κ = 0 stereographic model's distance is d_E = 2‖x_i − x_j‖, conformal factor 2)."""
+    i, j = torch.triu_indices(D.shape[0], D.shape[0], 1)
+    dg = D[i, j]
+    dp = 2 * (points[i] - points[j]).pow(2).sum(-1).sqrt()
+    w = torch.where(dg == 1, torch.full_like(dg, omega), torch.ones_like(dg))
+    return float((w * (dp / (scale * dg) - 1).pow(2)).sum() / w.sum())
+
+
+def _start(n):
+    """embed_graph's starting points (seed 5, init_std 3): the first test checks its loss against them."""
+    gen = torch.Generator().manual_seed(5)
+    return ProductSpace("E2").random(n, 2, std=3.0, dtype=torch.float64, generator=gen)
+
+
+def test_neighbour_weight_full_pairs_matches_the_weighted_formula():
+    G = nx.karate_club_graph()
+    D = graph_distances(G)
+    kw = dict(steps=1, loss="repo", learnable_scale=False, init_std=3.0, seed=5)
+    x0 = _start(34)
+    for omega in (1.0, 10.0):
+        emb = embed_graph(G, "E2", neighbour_weight=omega, **kw)
+        assert emb.loss_history[0] == pytest.approx(_weighted_repo_loss(x0, D, omega), rel=1e-10)
+    # init_scale is the starting s (and stays there when the scale is not learnt)
+    emb = embed_graph(G, "E2", init_scale=2.5, **kw)
+    assert emb.scale == 2.5
+    assert emb.loss_history[0] == pytest.approx(_weighted_repo_loss(x0, D, 1.0, scale=2.5), rel=1e-10)
+    # the weighting matters at this initialisation (else the checks below could not fail)
+    assert _weighted_repo_loss(x0, D, 10.0) > 1.5 * _weighted_repo_loss(x0, D, 1.0)
+
+
+@pytest.mark.parametrize("distances", ["dense", "sampled"])
+def test_neighbour_weight_sampled_pairs_are_unbiased(distances):
+    """With sampled pairs, neighbours are drawn with probability q: the batch losses average to the weighted
+    all-pairs loss (points kept still by a negligible learning rate), not to the unweighted one."""
+    G = nx.karate_club_graph()
+    D = graph_distances(G)
+    x0 = _start(34)
+    kw = dict(steps=400, loss="repo", learnable_scale=False, init_std=3.0, seed=5, lr=1e-12)
+    emb = embed_graph(
+        G, "E2", neighbour_weight=10.0, full_pairs_max=0, batch_pairs=512, distances=distances, **kw
+    )
+    est = sum(emb.loss_history) / len(emb.loss_history)
+    weighted, plain = _weighted_repo_loss(x0, D, 10.0), _weighted_repo_loss(x0, D, 1.0)
+    assert est == pytest.approx(weighted, rel=0.05), (est, weighted, plain)
+    unweighted = embed_graph(G, "E2", full_pairs_max=0, batch_pairs=512, distances=distances, **kw)
+    est1 = sum(unweighted.loss_history) / len(unweighted.loss_history)
+    assert est1 == pytest.approx(plain, rel=0.05), (est1, plain)
+
+
+def test_neighbour_weight_and_init_scale_errors():
+    for bad in (0.5, 0, float("nan"), float("inf"), "2"):
+        with pytest.raises(ValueError, match="neighbour_weight"):
+            embed_graph(nx.path_graph(4), "E2", steps=1, neighbour_weight=bad)
+    for bad in (0, -1.0, float("nan"), float("inf"), True, "flat"):
+        with pytest.raises(ValueError, match="init_scale"):
+            embed_graph(nx.path_graph(4), "E2", steps=1, init_scale=bad)
