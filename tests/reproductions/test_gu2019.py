@@ -1,5 +1,6 @@
 """Smoke test of reproductions/gu2019.py: --quick records every run, resumes, tabulates with the published."""
 
+import json
 import sys
 from pathlib import Path
 
@@ -42,3 +43,11 @@ def test_quick_run_records_resumes_and_tabulates(tmp_path):
     assert len(read_records(tmp_path / "gu2019_quick.jsonl")) == 2
     gu2019.main([*args[:-2], "--steps", "16", "--out", str(tmp_path)])  # other settings: new records
     assert len(read_records(tmp_path / "gu2019_quick.jsonl")) == 4
+    # records written before --neighbour-weight/--init-scale/--batch-pairs existed count as their defaults
+    path = tmp_path / "gu2019_quick.jsonl"
+    old = [{k: v for k, v in r.items() if k not in gu2019.KEY_DEFAULTS} for r in read_records(path)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in old))
+    gu2019.main(args)
+    assert len(read_records(path)) == 4
+    gu2019.main([*args, "--init-scale", "0.5"])
+    assert len(read_records(path)) == 6 and read_records(path)[-1]["init_scale"] == 0.5
