@@ -12,15 +12,10 @@ from geomrep.datasets import (
     load_ssvep_exo_epochs,
     mamem_ssvep2_split,
 )
-
-try:
-    _HAVE_MAMEM = data_root(None, "mamem_ssvep2").exists()
-    _HAVE_EXO = data_root(None, "ssvep_exo").exists()
-except FileNotFoundError:
-    _HAVE_MAMEM = _HAVE_EXO = False
+from tests._data import needs_data
 
 
-@pytest.mark.skipif(not _HAVE_MAMEM, reason="shared/data/mamem_ssvep2 not available")
+@needs_data("mamem_ssvep2")
 def test_mamem_shapes_split_and_class_counts():
     x, y, subj = load_mamem_ssvep2()
     assert x.shape == (11, 500, 8, 125) and x.dtype == torch.float32
@@ -43,7 +38,7 @@ def test_mamem_shapes_split_and_class_counts():
         mamem_ssvep2_split(x2[:, :10], y2[:, :10])
 
 
-@pytest.mark.skipif(not _HAVE_EXO, reason="shared/data/ssvep_exo not available")
+@needs_data("ssvep_exo")
 def test_ssvep_exo_covariances_and_epochs():
     d = load_ssvep_exo_covariances()
     assert d["covs"].shape == (1056, 24, 24) and d["covs"].dtype == torch.float64

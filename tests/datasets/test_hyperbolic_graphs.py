@@ -6,18 +6,14 @@ import pytest
 import scipy.io
 import torch
 
-from geomrep.datasets import data_root, load_hyperbolic_graph, load_polblogs
+from geomrep.datasets import load_hyperbolic_graph, load_polblogs
+from tests._data import data_path, needs_data
 
-try:
-    _ROOT = data_root(None, "hyperbolic_graphs")
-except FileNotFoundError:
-    _ROOT = None
-needs_data = pytest.mark.skipif(
-    _ROOT is None, reason="shared/data/hyperbolic_graphs not available (GEOMREP_DATA)"
-)
+_ROOT = data_path("hyperbolic_graphs")
+needs_graphs = needs_data("hyperbolic_graphs")
 
 
-@needs_data
+@needs_graphs
 def test_distances_match_networkx_on_the_largest_component():
     D = load_hyperbolic_graph("diseasome")
     G = nx.read_edgelist(_ROOT / "hazyresearch_hyperbolics" / "bio-diseasome.edges", nodetype=int)
@@ -27,7 +23,7 @@ def test_distances_match_networkx_on_the_largest_component():
     np.testing.assert_array_equal(D.numpy(), ref)
 
 
-@needs_data
+@needs_graphs
 def test_cities_and_tree():
     C = load_hyperbolic_graph("cities")
     assert C.shape == (312, 312) and torch.equal(C, C.T) and float(C.diagonal().abs().max()) == 0
@@ -38,7 +34,7 @@ def test_cities_and_tree():
         load_hyperbolic_graph("nope")
 
 
-@needs_data
+@needs_graphs
 def test_polblogs_is_the_usual_1222_node_component():
     edge_index, y = load_polblogs()
     assert edge_index.dtype == torch.int64 and y.dtype == torch.int64

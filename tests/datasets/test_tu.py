@@ -3,12 +3,9 @@
 import pytest
 
 from geomrep.datasets import data_root, load_tu_dataset
+from tests._data import needs_data
 
-try:
-    _HAVE_MUTAG = (data_root(None, "tudatasets") / "MUTAG" / "raw").is_dir()
-except FileNotFoundError:
-    _HAVE_MUTAG = False
-needs_tu = pytest.mark.skipif(not _HAVE_MUTAG, reason="shared/data/tudatasets/MUTAG not available")
+needs_tu = needs_data("tudatasets", "MUTAG", "raw")
 
 
 @needs_tu

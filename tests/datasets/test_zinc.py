@@ -8,15 +8,13 @@ import torch
 
 from geomrep.datasets import data_root, load_zinc12k
 from geomrep.datasets.zinc import ZINC_TARGETS, largest_ring_size, penalized_logp
+from tests._data import needs_data
 
-try:
-    _HAVE_ZINC = (data_root(None, "zinc12k") / "smiles_score.csv").exists()
-except FileNotFoundError:
-    _HAVE_ZINC = False
+needs_zinc = needs_data("zinc12k", "smiles_score.csv")
 _HAVE_RDKIT = importlib.util.find_spec("rdkit") is not None
 
 
-@pytest.mark.skipif(not _HAVE_ZINC, reason="shared/data/zinc12k not available (set GEOMREP_DATA)")
+@needs_zinc
 @pytest.mark.skipif(not _HAVE_RDKIT, reason="rdkit (needed to build graphs from SMILES) is not installed")
 def test_zinc_graphs_and_targets():
     data = load_zinc12k(splits=("val", "test"), max_per_split=40)
@@ -94,7 +92,7 @@ def test_penalized_logp_formula_and_ring_sizes():
     )
 
 
-@pytest.mark.skipif(not _HAVE_ZINC, reason="shared/data/zinc12k not available (set GEOMREP_DATA)")
+@needs_zinc
 @pytest.mark.skipif(not _HAVE_RDKIT, reason="rdkit (needed to build graphs from SMILES) is not installed")
 def test_zinc_penalized_logp_target_matches_an_independent_computation():
     graphs = load_zinc12k(splits=("val",), max_per_split=40, target="penalized_logp")["val"]
@@ -112,7 +110,7 @@ def test_zinc_penalized_logp_target_matches_an_independent_computation():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not _HAVE_ZINC, reason="shared/data/zinc12k not available (set GEOMREP_DATA)")
+@needs_zinc
 @pytest.mark.skipif(not _HAVE_RDKIT, reason="rdkit (needed to build graphs from SMILES) is not installed")
 def test_zinc_penalized_logp_split_statistics_match_the_benchmark():
     """Benchmark ZINC-12k y: training mean ≈ 0.015, std ≈ 2.0, values within about [-40, 5].

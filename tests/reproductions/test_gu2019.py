@@ -4,22 +4,15 @@ import json
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from geomrep.datasets import data_root  # noqa: E402
 from reproductions import gu2019  # noqa: E402
 from reproductions._common import read_records  # noqa: E402
-
-try:
-    _HAVE = (data_root(None, "hyperbolic_graphs") / "hazyresearch_hyperbolics").exists()
-except FileNotFoundError:
-    _HAVE = False
+from tests._data import needs_data  # noqa: E402
 
 
-@pytest.mark.skipif(not _HAVE, reason="shared/data/hyperbolic_graphs absent (GEOMREP_DATA)")
+@needs_data("hyperbolic_graphs", "hazyresearch_hyperbolics")
 def test_quick_run_records_resumes_and_tabulates(tmp_path):
     args = [
         "--quick",

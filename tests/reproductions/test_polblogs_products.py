@@ -3,20 +3,14 @@
 import sys
 from pathlib import Path
 
-import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from geomrep.datasets import data_root  # noqa: E402
 from reproductions import polblogs_products as pb  # noqa: E402
 from reproductions._common import read_records  # noqa: E402
-
-try:
-    _HAVE = (data_root(None, "hyperbolic_graphs") / "manify_history").exists()
-except FileNotFoundError:
-    _HAVE = False
+from tests._data import needs_data  # noqa: E402
 
 
 def test_stratified_split_is_a_partition_with_class_ratios():
@@ -27,7 +21,7 @@ def test_stratified_split_is_a_partition_with_class_ratios():
     assert not torch.equal(train, pb.stratified_split(y, seed=4)[0])
 
 
-@pytest.mark.skipif(not _HAVE, reason="shared/data/hyperbolic_graphs absent (GEOMREP_DATA)")
+@needs_data("hyperbolic_graphs", "manify_history")
 def test_quick_run_tabulates_and_resumes(tmp_path):
     pb.main(["--quick", "--out", str(tmp_path)])
     (rec,) = read_records(tmp_path / "polblogs_products_quick.jsonl")

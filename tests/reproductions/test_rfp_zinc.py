@@ -10,17 +10,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from reproductions import rfp_zinc  # noqa: E402
+from tests._data import needs_data  # noqa: E402
 
-try:
-    from geomrep.datasets._root import data_root
-
-    data_root(None, "zinc12k")
-    _ZINC_MISSING = None
-except FileNotFoundError as err:
-    _ZINC_MISSING = str(err)
-needs_zinc = pytest.mark.skipif(
-    _ZINC_MISSING is not None, reason=f"ZINC-12k data unavailable: {_ZINC_MISSING}"
-)
+needs_zinc = needs_data("zinc12k")
 
 SMILES = ("CC(=O)Oc1ccccc1C(=O)O", "C1CCNCC1", "c1ccc2ccccc2c1")
 
