@@ -1,12 +1,11 @@
 """The products CLI checks pass in float32/float64 and the data loader reads Gu et al.'s graphs."""
 
-import os
-
 import pytest
 import torch
 
 from geomrep.cli import run_checks
 from geomrep.datasets import load_hyperbolic_graph
+from tests._data import needs_data
 
 
 def test_registered_checks_pass():
@@ -14,7 +13,7 @@ def test_registered_checks_pass():
     assert len(rows) == 4 and ok, rows
 
 
-@pytest.mark.skipif(not os.environ.get("GEOMREP_DATA"), reason="GEOMREP_DATA not set (real data absent)")
+@needs_data("hyperbolic_graphs")
 def test_load_hyperbolic_graph():
     D = load_hyperbolic_graph("phylo_tree")
     assert D.shape == (344, 344) and float(D.max()) > 5

@@ -7,7 +7,9 @@ import networkx as nx
 import pytest
 import torch
 
+from geomrep.datasets import load_hyperbolic_graph
 from geomrep.manifolds.products import ProductSpace, embed_graph, graph_distances
+from tests._data import needs_data
 
 matplotlib.use("Agg")
 
@@ -63,15 +65,11 @@ def test_plot_and_errors():
         embed_graph(nx.path_graph(4), "H2xQ3")
 
 
+@needs_data("hyperbolic_graphs")
 def test_long_hyperbolic_run_on_a_real_tree_stays_finite():
     """1,500 default steps of H² on the phylogenetic tree pushed points onto the boundary (NaN loss at step
     ~1,400, which made ``make demo`` fail); hyperbolic points now stay within distance 20 of the origin."""
-    from geomrep.datasets import load_hyperbolic_graph
-
-    try:
-        D = load_hyperbolic_graph("phylo_tree")
-    except (FileNotFoundError, OSError) as exc:
-        pytest.skip(f"hyperbolic_graphs data not available: {exc}")
+    D = load_hyperbolic_graph("phylo_tree")
     emb = embed_graph(D, "H2", steps=1500, seed=0)
     assert all(map(math.isfinite, emb.loss_history))
     radius = 2 * torch.atanh(emb.points.norm(dim=-1))  # κ = -1
