@@ -37,6 +37,7 @@ sources. With ``distributed=True`` the pairs are split across ``torch.distribute
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 
 import geoopt
@@ -300,11 +301,12 @@ def embed_graph(
     ):
         if not val > 0:
             raise ValueError(f"{name} must be positive, got {val}")
-    if not (isinstance(neighbour_weight, (int, float)) and 1 <= neighbour_weight < float("inf")):
+    if not (isinstance(neighbour_weight, numbers.Real) and 1 <= neighbour_weight < float("inf")):
         raise ValueError(f"neighbour_weight must be a finite number ≥ 1, got {neighbour_weight!r}")
-    real = isinstance(init_scale, (int, float)) and not isinstance(init_scale, bool)
+    real = isinstance(init_scale, numbers.Real) and not isinstance(init_scale, bool)
     if not (real and 0 < init_scale < float("inf")):
         raise ValueError(f"init_scale must be a positive finite number, got {init_scale!r}")
+    neighbour_weight, init_scale = float(neighbour_weight), float(init_scale)  # numpy scalars too
     A = _to_sparse_adjacency(graph_or_distances)
     if distances == "sampled" and A is None:
         raise ValueError("distances='sampled' needs a graph (networkx, scipy sparse, edge_index), not (n, n)")

@@ -4,6 +4,7 @@ import math
 
 import matplotlib
 import networkx as nx
+import numpy as np
 import pytest
 import torch
 
@@ -126,6 +127,12 @@ def test_neighbour_weight_sampled_pairs_are_unbiased(distances):
     unweighted = embed_graph(G, "E2", full_pairs_max=0, batch_pairs=512, distances=distances, **kw)
     est1 = sum(unweighted.loss_history) / len(unweighted.loss_history)
     assert est1 == pytest.approx(plain, rel=0.05), (est1, plain)
+
+
+def test_neighbour_weight_and_init_scale_accept_numpy_scalars():
+    G = nx.path_graph(5)
+    emb = embed_graph(G, "E2", steps=2, neighbour_weight=np.float32(3.0), init_scale=np.float64(0.5))
+    assert math.isfinite(emb.loss_history[-1])
 
 
 def test_neighbour_weight_and_init_scale_errors():
