@@ -46,6 +46,7 @@ import torch
 import torch.distributed as dist
 
 from .metrics import (
+    _neighbour_cutoff,
     _to_sparse_adjacency,
     adjacency_from_distances,
     average_distortion,
@@ -182,31 +183,20 @@ def _pair_terms(ratio: torch.Tensor, loss: str) -> torch.Tensor:
     return (ratio - 1).pow(2) if loss == "repo" else (ratio.pow(2) - 1).abs()
 
 
-def _smallest_distance(D: torch.Tensor, block: int = 2048) -> float:
-    """Smallest off-diagonal entry of ``D`` (row blocks: no ``(n, n)`` temporary)."""
-    best = float("inf")
-    for start in range(0, D.shape[0], block):
-        rows = D[start : start + block].clone()
-        rows[torch.arange(rows.shape[0]), torch.arange(start, start + rows.shape[0])] = float("inf")
-        best = min(best, float(rows.min()))
-    return best
-
-
 def _neighbour_pairs(D: torch.Tensor | None, sampler: ShortestPathSampler | None, block: int = 2048):
-    """``(i, j, d)`` of the neighbour pairs ``i < j``: graph edges, or the smallest distance of ``D``."""
+    """``(i, j)`` of the neighbour pairs ``i < j``: the graph's edges, or the pairs of ``D`` within
+    :func:`_neighbour_cutoff` (row blocks: no ``(n, n)`` temporary)."""
     if D is None:
         i, j = sp.triu(sampler.adjacency, 1).nonzero()
-        i, j = torch.from_numpy(i).long(), torch.from_numpy(j).long()
-        return i, j, torch.ones(i.numel(), dtype=torch.float64)
-    cut = _smallest_distance(D) * (1 + 1e-9)
+        return torch.from_numpy(i).long(), torch.from_numpy(j).long()
+    cut = _neighbour_cutoff(D)
     found = []
     for start in range(0, D.shape[0], block):
         r, c = torch.nonzero(D[start : start + block] <= cut, as_tuple=True)
         r = r + start
         keep = c > r
         found.append((r[keep].cpu(), c[keep].cpu()))
-    i, j = torch.cat([f[0] for f in found]), torch.cat([f[1] for f in found])
-    return i, j, D[i.to(D.device), j.to(D.device)].cpu()
+    return torch.cat([f[0] for f in found]), torch.cat([f[1] for f in found])
 
 
 def embed_graph(
@@ -355,7 +345,7 @@ def embed_graph(
         total_weight = float(n_pairs)
         if weighted:
             w_full = torch.ones_like(dg_full)
-            w_full[dg_full <= _smallest_distance(D) * (1 + 1e-9)] = neighbour_weight
+            w_full[dg_full <= _neighbour_cutoff(D)] = neighbour_weight
             total_weight = float(w_full.sum())
             w_full = w_full[rank::world]
         iu, dg_full = iu[:, rank::world], dg_full[rank::world]
@@ -363,7 +353,7 @@ def embed_graph(
         batch_pairs = -(-batch_pairs // world)
         share = 1 / world
         if weighted:
-            nb_i, nb_j, nb_d = _neighbour_pairs(D, sampler)
+            nb_i, nb_j = _neighbour_pairs(D, sampler)
             n_nb = nb_i.numel()
             q = (neighbour_weight - 1) * n_nb / (n_pairs + (neighbour_weight - 1) * n_nb)
     it = range(steps)
@@ -392,8 +382,8 @@ def embed_graph(
             if k:
                 pick = torch.randint(0, n_nb, (k,), generator=pair_gen)
                 i, j = torch.cat([i, nb_i[pick]]), torch.cat([j, nb_j[pick]])
-                if dg is not None:
-                    dg = torch.cat([dg, nb_d[pick].to(dtype)])
+                if dg is not None:  # BFS targets: neighbours are the graph's edges, at distance 1
+                    dg = torch.cat([dg, dg.new_ones(k)])
             i, j = i.to(dev), j.to(dev)
             dg = D[i, j] if dg is None else dg.to(dev)
             dp = space.dist(points[i], points[j])

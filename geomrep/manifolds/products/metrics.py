@@ -101,11 +101,21 @@ def graph_distances(graph_or_distances, *, dtype=torch.float64) -> torch.Tensor:
     return D
 
 
+def _neighbour_cutoff(D: torch.Tensor, block: int = 2048) -> float:
+    """Largest distance at which two points of ``D`` count as neighbours: the smallest off-diagonal entry
+    (relative tolerance 1e-9), found in row blocks (no ``(n, n)`` temporary)."""
+    dmin = float("inf")
+    for start in range(0, D.shape[0], block):
+        rows = D[start : start + block].clone()
+        rows[torch.arange(rows.shape[0]), torch.arange(start, start + rows.shape[0])] = float("inf")
+        dmin = min(dmin, float(rows.min()))
+    return dmin * (1 + 1e-9)
+
+
 def adjacency_from_distances(D: torch.Tensor) -> torch.Tensor:
     """Boolean ``(n, n)`` neighbourhoods: pairs at the smallest positive distance of ``D`` (1 for graphs)."""
     off = ~torch.eye(D.shape[0], dtype=torch.bool, device=D.device)
-    dmin = D[off].min()
-    return off & (D <= dmin * (1 + 1e-9))
+    return off & (D <= _neighbour_cutoff(D))
 
 
 def _check_pair(d_emb: torch.Tensor, d_graph: torch.Tensor) -> None:
