@@ -18,9 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from reproductions import gbwbn_mamem as gm  # noqa: E402
+from tests._data import needs_data  # noqa: E402
 
 DATA = Path(os.environ.get("GEOMREP_DATA", ROOT.parent / "shared" / "data"))
-_HAVE_MAMEM = (DATA / "mamem_ssvep2" / "mamem_ssvep2_gbwbn.npz").exists()
 
 
 @pytest.mark.parametrize("training", [True, False])
@@ -109,7 +109,7 @@ def test_report_averages_seeds_within_subjects_first(tmp_path):
     assert (tmp_path / "gbwbn_mamem_e3_test_acc.png").stat().st_size > 0
 
 
-@pytest.mark.skipif(not _HAVE_MAMEM, reason="shared/data/mamem_ssvep2 not available")
+@needs_data("mamem_ssvep2", "mamem_ssvep2_gbwbn.npz")
 def test_quick_run_records_resumes_and_reports(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1", GEOMREP_DATA=str(DATA))
     cmd = [sys.executable, str(ROOT / "reproductions" / "gbwbn_mamem.py"), "--quick", "--out", str(tmp_path)]

@@ -6,13 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from reproductions import sirgcn  # noqa: E402
+from tests._data import needs_data  # noqa: E402
 
 DATA = Path(os.environ.get("GEOMREP_DATA", ROOT.parent / "shared" / "data"))
 
@@ -70,9 +70,8 @@ def test_sir_and_pna_solve_a_small_lookup_that_gcn_and_linear_pna_cannot():
     assert acc["PNA-linear"] < 0.6, acc
 
 
+@needs_data("zinc12k")
 def test_quick_run_records_both_parts_and_resumes(tmp_path):
-    if not (DATA / "zinc12k").is_dir():
-        pytest.skip(f"ZINC-12k data folder absent ({DATA / 'zinc12k'})")
     _run(tmp_path=tmp_path)
     records = [json.loads(line) for line in (tmp_path / "sirgcn_quick.jsonl").read_text().splitlines()]
     zinc = [r for r in records if r["part"] == "zinc"]
@@ -102,9 +101,8 @@ def test_quick_run_records_both_parts_and_resumes(tmp_path):
     assert (tmp_path / "sirgcn_quick_lookup.png").stat().st_size > 0
 
 
+@needs_data("zinc12k")
 def test_zinc_target_flag_reaches_the_data_and_the_config(monkeypatch):
-    if not (DATA / "zinc12k").is_dir():
-        pytest.skip(f"ZINC-12k data folder absent ({DATA / 'zinc12k'})")
     from geomrep.datasets import load_zinc12k
 
     assert "target" not in sirgcn._config(sirgcn.parse_args([]), "zinc")  # earlier runs' configs unchanged
